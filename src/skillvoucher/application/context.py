@@ -1,0 +1,52 @@
+"""What every use case needs: a way to open units of work, the key store, and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from skillvoucher.config import Settings
+from skillvoucher.credentials.digest_key import keyed_digest, load_or_create_digest_key
+from skillvoucher.credentials.keys import KeyStore
+from skillvoucher.domain.timekeeping import utc_now
+from skillvoucher.persistence.database import create_engine_for, session_factory
+from skillvoucher.persistence.unit_of_work import UnitOfWork
+
+
+@dataclass
+class AppContext:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: KeyStore
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=utc_now)
+    actor: str = "cli"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        engine = create_engine_for(settings.resolved_database_url)
+        return cls(
+            engine=engine,
+            sessions=session_factory(engine),
+            keys=KeyStore(settings.resolved_key_dir),
+            settings=settings,
+        )
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    @cached_property
+    def _digest_key(self) -> bytes:
+        return load_or_create_digest_key(self.settings.resolved_key_dir)
+
+    def digest(self, value: str) -> str:
+        """Keyed digest used to find people by ID number and to check consent codes."""
+        return keyed_digest(self._digest_key, value)
+
+    def close(self) -> None:
+        self.engine.dispose()

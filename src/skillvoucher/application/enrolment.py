@@ -1,0 +1,224 @@
+"""Enrolment: the holder consents, the institution enrols, and the voucher is bound to a course."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.scheme_files import rules_of
+from skillvoucher.domain.catalogue import ApprovalStatus
+from skillvoucher.domain.errors import (
+    AlreadyEnrolled,
+    ConsentInvalid,
+    CourseNotUsable,
+    IllegalTransition,
+    NotFound,
+    VoucherExpired,
+    VoucherNotUsable,
+)
+from skillvoucher.domain.ids import new_id
+from skillvoucher.domain.schemes import CourseFacts, course_unusable_reasons, redeemable_fen
+from skillvoucher.domain.timekeeping import local_date
+from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherEvent, VoucherStatus, next_status
+from skillvoucher.persistence.tables import Enrolment, Voucher
+from skillvoucher.persistence.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    voucher_id: uuid.UUID
+    code: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class EnrolmentReceipt:
+    voucher_id: uuid.UUID
+    enrolment_id: uuid.UUID
+    course_code: str
+    voucher_pays_fen: int
+    holder_pays_fen: int
+
+
+def _voucher(uow: UnitOfWork, voucher_id: uuid.UUID) -> Voucher:
+    voucher = uow.vouchers.get(voucher_id)
+    if voucher is None:
+        raise NotFound(f"voucher {voucher_id} is not known")
+    return voucher
+
+
+def grant_consent(ctx: AppContext, voucher_id: uuid.UUID) -> ConsentGrant:
+    """What the holder's e-SSC app does: a six-digit code, valid for a few minutes, used once.
+
+    Only its keyed digest is stored, so a copy of the database does not reveal live codes.
+    """
+    now = ctx.clock()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    expires_at = now + timedelta(minutes=ctx.settings.consent_code_minutes)
+    with ctx.unit_of_work() as uow:
+        voucher = _voucher(uow, voucher_id)
+        if voucher.status is not VoucherStatus.ISSUED:
+            raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}")
+        uow.vouchers.add_consent_code(
+            {
+                "id": new_id(),
+                "voucher_id": voucher_id,
+                "code_digest": ctx.digest(f"{voucher_id}:{code}"),
+                "created_at": now,
+                "expires_at": expires_at,
+                "used_at": None,
+            }
+        )
+        uow.audit.record(
+            at=now,
+            actor="holder",
+            action="voucher.consent_granted",
+            entity_type="voucher",
+            entity_id=voucher_id,
+            region_code=voucher.region_code,
+            payload={"expires_at": expires_at.isoformat()},
+        )
+        uow.commit()
+    return ConsentGrant(voucher_id, code, expires_at)
+
+
+def enrol(
+    ctx: AppContext,
+    voucher_id: uuid.UUID,
+    institution_credit_code: str,
+    course_code: str,
+    consent_code: str,
+) -> EnrolmentReceipt:
+    """Bind an issued voucher to a course, once, whatever the concurrency.
+
+    Every check happens first; then a conditional UPDATE moves the voucher from issued to
+    enrolled, so of many simultaneous attempts exactly one succeeds and the rest roll back.
+    """
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        voucher = _voucher(uow, voucher_id)
+        if voucher.status is not VoucherStatus.ISSUED:
+            if voucher.status in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
+                raise AlreadyEnrolled(f"voucher {voucher_id} is already enrolled")
+            raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}")
+        if voucher.valid_until < now:
+            raise VoucherExpired(f"voucher {voucher_id} expired on {voucher.valid_until:%Y-%m-%d}")
+        institution = uow.catalogue.institution_by_code(institution_credit_code)
+        if institution is None:
+            raise NotFound(f"institution {institution_credit_code} is not known")
+        course = uow.catalogue.course_by_code(institution.id, course_code)
+        if course is None:
+            raise NotFound(f"course {course_code} of {institution_credit_code} is not known")
+        scheme = uow.schemes.get(voucher.scheme_id)
+        assert scheme is not None  # foreign key
+        rules = rules_of(scheme.rules)
+        facts = CourseFacts(
+            occupation_code=course.occupation_code,
+            skill_level=course.skill_level,
+            mode=course.mode,
+            institution_credit_code=institution.credit_code,
+            institution_region=institution.region_code,
+            institution_approved=institution.approval_status is ApprovalStatus.APPROVED,
+            price_fen=course.price_fen,
+        )
+        reasons = course_unusable_reasons(rules, facts)
+        if course.end_date < local_date(now):
+            reasons.append(f"the course ended on {course.end_date}")
+        if reasons:
+            raise CourseNotUsable(f"course {course_code} cannot take this voucher: {'; '.join(reasons)}")
+        if rules.eligibility.once_per_occupation_level and uow.vouchers.has_trained_in(
+            voucher.person_id, course.occupation_code, course.skill_level
+        ):
+            raise CourseNotUsable(
+                "the holder already used a voucher for this occupation and skill level"
+            )
+        target = next_status(voucher.status, VoucherEvent.ENROL)
+        paid_by_voucher = redeemable_fen(rules, facts)
+        if not uow.vouchers.transition(
+            voucher_id,
+            [VoucherStatus.ISSUED],
+            target,
+            course_id=course.id,
+            institution_id=institution.id,
+            redeemable_fen=paid_by_voucher,
+            enrolled_at=now,
+        ):
+            raise AlreadyEnrolled(f"voucher {voucher_id} was enrolled by someone else just now")
+        if not uow.vouchers.use_consent_code(
+            voucher_id, ctx.digest(f"{voucher_id}:{consent_code.strip()}"), now
+        ):
+            raise ConsentInvalid("the consent code is wrong, expired or already used")
+        if not uow.catalogue.take_seat(course.id):
+            raise CourseNotUsable(f"course {course_code} is full")
+        enrolment = Enrolment(
+            id=new_id(),
+            voucher_id=voucher_id,
+            course_id=course.id,
+            institution_id=institution.id,
+            person_id=voucher.person_id,
+            region_code=voucher.region_code,
+            province_code=voucher.province_code,
+            occupation_code=course.occupation_code,
+            skill_level=course.skill_level,
+            status=EnrolmentStatus.ACTIVE,
+            redeemable_fen=paid_by_voucher,
+            attended_minutes=0,
+            enrolled_at=now,
+            ended_at=None,
+        )
+        uow.vouchers.add_enrolment(enrolment)
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="voucher.enrolled",
+            entity_type="voucher",
+            entity_id=voucher_id,
+            region_code=voucher.region_code,
+            payload={
+                "institution": institution.credit_code,
+                "course": course.course_code,
+                "voucher_pays_fen": paid_by_voucher,
+            },
+        )
+        uow.commit()
+    return EnrolmentReceipt(
+        voucher_id, enrolment.id, course_code, paid_by_voucher, course.price_fen - paid_by_voucher
+    )
+
+
+def cancel_enrolment(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> None:
+    """Undo an enrolment before training starts; the voucher is issued again if still valid."""
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        voucher = _voucher(uow, voucher_id)
+        target = next_status(voucher.status, VoucherEvent.CANCEL_ENROLMENT)
+        if voucher.valid_until < now:
+            raise VoucherExpired(f"voucher {voucher_id} has expired; it cannot go back to issued")
+        enrolment = uow.vouchers.active_enrolment(voucher_id)
+        if enrolment is None or uow.settlement.settled_stages([voucher_id]):
+            raise IllegalTransition("this enrolment has settlement records and cannot be cancelled")
+        if not uow.vouchers.transition(
+            voucher_id,
+            [VoucherStatus.ENROLLED],
+            target,
+            course_id=None,
+            institution_id=None,
+            redeemable_fen=None,
+            enrolled_at=None,
+        ):
+            raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
+        uow.vouchers.cancel_enrolment(enrolment.id, now)
+        uow.catalogue.free_seat(enrolment.course_id)
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="voucher.enrolment_cancelled",
+            entity_type="voucher",
+            entity_id=voucher_id,
+            region_code=voucher.region_code,
+            payload={"reason": reason},
+        )
+        uow.commit()

@@ -1,0 +1,302 @@
+"""Issue vouchers: to one person (application, claim, enterprise request) or pushed in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.scheme_files import rules_of
+from skillvoucher.credentials.keys import SigningKey
+from skillvoucher.credentials.tokens import VoucherClaims, sign_voucher
+from skillvoucher.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidInput,
+    NotEligible,
+    NotFound,
+    QuotaExhausted,
+    SchemeNotActive,
+)
+from skillvoucher.domain.identity import mask_resident_id, parse_resident_id
+from skillvoucher.domain.ids import new_id
+from skillvoucher.domain.ledger import JournalKind, Movement
+from skillvoucher.domain.people import CardStatus, TargetGroup, mask_to_groups
+from skillvoucher.domain.regions import province_code
+from skillvoucher.domain.schemes import (
+    IssuanceMode,
+    PersonFacts,
+    SchemeRules,
+    SchemeStatus,
+    ineligibility_reasons,
+)
+from skillvoucher.domain.timekeeping import local_date, start_of_local_day
+from skillvoucher.domain.vouchers import VoucherStatus
+from skillvoucher.persistence.eligibility_sql import eligibility_condition, not_yet_holding
+from skillvoucher.persistence.tables import Person, Scheme
+from skillvoucher.persistence.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class IssuedVoucher:
+    voucher_id: uuid.UUID
+    scheme_code: str
+    value_fen: int
+    valid_until: datetime
+    credential: str
+
+
+@dataclass(frozen=True)
+class PushResult:
+    issued: int
+    eligible_left: int
+    quota_left: int
+
+
+def _year_start(today: date) -> datetime:
+    return start_of_local_day(date(today.year, 1, 1))
+
+
+def _active_scheme(uow: UnitOfWork, code: str) -> Scheme:
+    scheme = uow.schemes.by_code(code)
+    if scheme is None:
+        raise NotFound(f"scheme {code} is not known")
+    if scheme.status is not SchemeStatus.ACTIVE:
+        raise SchemeNotActive(f"scheme {code} is {scheme.status.value}, not active")
+    return scheme
+
+
+def _qualifying_group(rules: SchemeRules, mask: int) -> str | None:
+    groups = mask_to_groups(mask)
+    wanted = rules.eligibility.target_groups
+    candidates = groups & wanted if wanted else groups
+    ordered = [g.value for g in TargetGroup if g in candidates]
+    return ordered[0] if ordered else None
+
+
+def _voucher_rows(
+    scheme: Scheme,
+    rules: SchemeRules,
+    people: Sequence[tuple[uuid.UUID, str, int]],
+    key: SigningKey,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Voucher rows with their signed credentials, for (person id, household, groups) triples."""
+    valid_until = rules.validity.valid_until(now)
+    face = rules.face_value.max_fen
+    rows = []
+    for person_id, household_region, mask in people:
+        voucher_id = new_id()
+        claims = VoucherClaims(
+            voucher_id=str(voucher_id),
+            scheme_code=scheme.code,
+            region_code=scheme.region_code,
+            holder_ref=str(person_id),
+            value_fen=face,
+            valid_from=now,
+            valid_until=valid_until,
+            issued_at=now,
+        )
+        rows.append(
+            {
+                "id": voucher_id,
+                "scheme_id": scheme.id,
+                "person_id": person_id,
+                "region_code": scheme.region_code,
+                "province_code": scheme.province_code,
+                "holder_region": household_region,
+                "target_group": _qualifying_group(rules, mask),
+                "face_value_fen": face,
+                "status": VoucherStatus.ISSUED,
+                "issued_at": now,
+                "valid_until": valid_until,
+                "key_id": key.kid,
+                "credential": sign_voucher(claims, key),
+                "version": 1,
+            }
+        )
+    return rows
+
+
+def _write_issued(
+    ctx: AppContext, uow: UnitOfWork, scheme: Scheme, rows: list[dict[str, Any]], now: datetime
+) -> None:
+    """Insert vouchers, commit their value in the ledger and audit each, in the caller's tx."""
+    uow.vouchers.insert_many(rows)
+    uow.ledger.post_many(
+        [
+            Movement(
+                JournalKind.COMMITMENT,
+                row["face_value_fen"],
+                scheme.region_code,
+                scheme_id=scheme.id,
+                voucher_id=row["id"],
+            )
+            for row in rows
+        ],
+        now,
+    )
+    uow.audit.record_many(
+        {
+            "occurred_at": now,
+            "actor": ctx.actor,
+            "action": "voucher.issued",
+            "entity_type": "voucher",
+            "entity_id": str(row["id"]),
+            "region_code": scheme.region_code,
+            "payload": {"scheme": scheme.code, "value_fen": row["face_value_fen"]},
+        }
+        for row in rows
+    )
+
+
+def issue_to_person(
+    ctx: AppContext,
+    scheme_code: str,
+    resident_id: str,
+    enterprise_credit_code: str | None = None,
+) -> IssuedVoucher:
+    """Issue one voucher on application or claim, or raise why not (one transaction)."""
+    number = parse_resident_id(resident_id).number
+    now = ctx.clock()
+    today = local_date(now)
+    with ctx.unit_of_work() as uow:
+        found = uow.people.by_digest(ctx.digest(number))
+        if found is None:
+            raise NotFound(f"no person {mask_resident_id(number)} in the registry")
+        person = uow.people.lock(found.id)
+        assert person is not None
+        scheme = _active_scheme(uow, scheme_code)
+        rules = rules_of(scheme.rules)
+        if uow.vouchers.find(scheme.id, person.id) is not None:
+            raise AlreadyExists(f"{mask_resident_id(number)} already holds a voucher of {scheme_code}")
+        facts = PersonFacts(
+            birth_date=person.birth_date,
+            household_region=person.household_region,
+            groups=mask_to_groups(person.target_groups_mask),
+            card_status=CardStatus(person.card_status),
+            employer_credit_code=person.employer_credit_code,
+        )
+        history = uow.people.history(person.id, _year_start(today))
+        reasons = ineligibility_reasons(rules, facts, history, today, enterprise_credit_code)
+        if reasons:
+            raise NotEligible(f"{mask_resident_id(number)} is not eligible: {'; '.join(reasons)}")
+        if uow.schemes.reserve_quota(scheme.id, 1) != 1:
+            raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
+        key = ctx.keys.ensure_active_key(scheme.region_code)
+        rows = _voucher_rows(
+            scheme, rules, [(person.id, person.household_region, person.target_groups_mask)], key, now
+        )
+        _write_issued(ctx, uow, scheme, rows, now)
+        uow.commit()
+    row = rows[0]
+    return IssuedVoucher(row["id"], scheme_code, row["face_value_fen"], row["valid_until"], row["credential"])
+
+
+def eligible_count(ctx: AppContext, scheme_code: str) -> int:
+    """How many people a push would reach now (before the quota cuts it)."""
+    now = ctx.clock()
+    today = local_date(now)
+    with ctx.unit_of_work() as uow:
+        scheme = uow.schemes.by_code(scheme_code)
+        if scheme is None:
+            raise NotFound(f"scheme {scheme_code} is not known")
+        rules = rules_of(scheme.rules)
+        condition = sa.and_(
+            eligibility_condition(rules, today, _year_start(today)), not_yet_holding(scheme.id)
+        )
+        return uow.session.scalar(sa.select(sa.func.count()).select_from(Person).where(condition)) or 0
+
+
+def push_issue(
+    ctx: AppContext,
+    scheme_code: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> PushResult:
+    """Issue to every eligible person, in chunks of one transaction each.
+
+    Safe to re-run or resume after a crash: people who already hold a voucher of the scheme
+    are not selected again, and each chunk commits its vouchers, ledger and audit together.
+    """
+    total = min(eligible_count(ctx, scheme_code), _quota_left(ctx, scheme_code))
+    issued = 0
+    cursor: uuid.UUID | None = None
+    while True:
+        now = ctx.clock()
+        today = local_date(now)
+        with ctx.unit_of_work() as uow:
+            scheme = _active_scheme(uow, scheme_code)
+            if scheme.issuance_mode is not IssuanceMode.PUSH:
+                raise InvalidInput(
+                    f"scheme {scheme_code} issues by {scheme.issuance_mode.value}, not by push"
+                )
+            rules = rules_of(scheme.rules)
+            stmt = (
+                sa.select(Person.id, Person.household_region, Person.target_groups_mask)
+                .where(
+                    eligibility_condition(rules, today, _year_start(today)),
+                    not_yet_holding(scheme.id),
+                )
+                .order_by(Person.id)
+                .limit(ctx.settings.chunk_size)
+            )
+            if cursor is not None:
+                stmt = stmt.where(Person.id > cursor)
+            chunk = list(uow.session.execute(stmt).tuples())
+            if not chunk:
+                break
+            granted = uow.schemes.reserve_quota(scheme.id, len(chunk))
+            if granted == 0:
+                break
+            key = ctx.keys.ensure_active_key(scheme.region_code)
+            rows = _voucher_rows(scheme, rules, chunk[:granted], key, now)
+            _write_issued(ctx, uow, scheme, rows, now)
+            uow.commit()
+        issued += granted
+        cursor = chunk[-1][0]
+        if progress is not None:
+            progress(issued, total)
+        if granted < len(chunk):
+            break
+    return PushResult(issued, eligible_count(ctx, scheme_code), _quota_left(ctx, scheme_code))
+
+
+def _quota_left(ctx: AppContext, scheme_code: str) -> int:
+    with ctx.unit_of_work() as uow:
+        scheme = uow.schemes.by_code(scheme_code)
+        if scheme is None:
+            raise NotFound(f"scheme {scheme_code} is not known")
+        return scheme.quota - scheme.issued_count
+
+
+@dataclass(frozen=True)
+class RosterOutcome:
+    line: int
+    masked_id: str
+    voucher_id: uuid.UUID | None
+    reason: str | None
+
+
+def issue_for_enterprise(
+    ctx: AppContext,
+    scheme_code: str,
+    enterprise_credit_code: str,
+    roster: Iterable[tuple[int, str]],
+) -> list[RosterOutcome]:
+    """An enterprise requests vouchers for named employees: one transaction per employee, and
+    a line for each saying what was issued or exactly why not."""
+    outcomes = []
+    for line, resident_id in roster:
+        masked = "-"
+        try:
+            masked = mask_resident_id(parse_resident_id(resident_id).number)
+            issued = issue_to_person(ctx, scheme_code, resident_id, enterprise_credit_code)
+            outcomes.append(RosterOutcome(line, masked, issued.voucher_id, None))
+        except DomainError as error:
+            outcomes.append(RosterOutcome(line, masked, None, error.message))
+    return outcomes

@@ -1,0 +1,423 @@
+"""Settlement: per institution and period, pay the stages each voucher has earned.
+
+build → approve → export payment file → mark paid, with a reconciliation report that ties
+batches, lines and ledger together. Re-running a period creates nothing twice: a period's
+batch is unique per institution, and a voucher's stage can be on one line only.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.scheme_files import rules_of
+from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
+from skillvoucher.domain.ids import new_id
+from skillvoucher.domain.ledger import Account, JournalKind, Movement
+from skillvoucher.domain.money import yuan_string
+from skillvoucher.domain.schemes import SchemeRules
+from skillvoucher.domain.settlement import (
+    BatchStatus,
+    Progress,
+    attendance_percent,
+    earned_stage_indexes,
+    stage_amounts,
+)
+from skillvoucher.domain.timekeeping import end_of_local_day, show
+from skillvoucher.domain.vouchers import VoucherStatus
+from skillvoucher.persistence.repositories.settlement import SettlementCandidate
+from skillvoucher.persistence.tables import LedgerEntry, SettlementBatch, SettlementLine
+from skillvoucher.persistence.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch_id: uuid.UUID
+    institution_code: str
+    institution_name: str
+    period_start: date
+    period_end: date
+    status: BatchStatus
+    total_fen: int
+    line_count: int
+
+
+@dataclass(frozen=True)
+class SettlementRun:
+    created: list[BatchSummary]
+    already_settled: int  # institutions whose batch for this period existed already
+    vouchers_settled: int  # vouchers that reached their final state in this run
+
+
+def _summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
+    institution = uow.settlement.institution_of(batch)
+    return BatchSummary(
+        batch.id,
+        institution.credit_code,
+        institution.name,
+        batch.period_start,
+        batch.period_end,
+        batch.status,
+        batch.total_fen,
+        batch.line_count,
+    )
+
+
+def run_settlement(
+    ctx: AppContext,
+    period_start: date,
+    period_end: date,
+    institution_code: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SettlementRun:
+    """Build one draft batch per institution for the period (one transaction each)."""
+    if period_end < period_start:
+        raise InvalidInput("the period ends before it starts")
+    until = end_of_local_day(period_end)
+    with ctx.unit_of_work() as uow:
+        institution_id = None
+        if institution_code is not None:
+            institution = uow.catalogue.institution_by_code(institution_code)
+            if institution is None:
+                raise NotFound(f"institution {institution_code} is not known")
+            institution_id = institution.id
+        by_institution: dict[uuid.UUID, list[SettlementCandidate]] = defaultdict(list)
+        for candidate in uow.settlement.candidates(until, institution_id):
+            by_institution[candidate.institution_id].append(candidate)
+    created: list[BatchSummary] = []
+    existing = settled = 0
+    for done, (inst_id, candidates) in enumerate(sorted(by_institution.items()), start=1):
+        outcome = _settle_institution(ctx, inst_id, candidates, period_start, period_end)
+        if outcome is None:
+            existing += 1
+        else:
+            summary, finished = outcome
+            settled += finished
+            if summary is not None:
+                created.append(summary)
+        if progress is not None:
+            progress(done, len(by_institution))
+    return SettlementRun(created, existing, settled)
+
+
+def _settle_institution(
+    ctx: AppContext,
+    institution_id: uuid.UUID,
+    candidates: list[SettlementCandidate],
+    period_start: date,
+    period_end: date,
+) -> tuple[BatchSummary | None, int] | None:
+    now = ctx.clock()
+    until = end_of_local_day(period_end)
+    with ctx.unit_of_work() as uow:
+        if uow.settlement.batch_for_period(institution_id, period_start, period_end) is not None:
+            return None
+        voucher_ids = [c.voucher_id for c in candidates]
+        already = uow.settlement.settled_stages(voucher_ids)
+        minutes = uow.vouchers.attended_minutes_until([c.enrolment_id for c in candidates], until)
+        rules_cache: dict[uuid.UUID, SchemeRules] = {}
+        batch_id = new_id()
+        lines: list[dict[str, Any]] = []
+        journals: list[Movement] = []
+        finished: list[SettlementCandidate] = []
+        for c in candidates:
+            rules = rules_cache.get(c.scheme_id)
+            if rules is None:
+                scheme = uow.schemes.get(c.scheme_id)
+                assert scheme is not None
+                rules = rules_cache[c.scheme_id] = rules_of(scheme.rules)
+            completed = c.completed_at is not None and c.completed_at <= until
+            progress = Progress(
+                enrolled=True,
+                attendance_percent=attendance_percent(minutes.get(c.enrolment_id, 0), c.course_hours),
+                completed=completed,
+                certified=completed and c.certificate_no is not None,
+            )
+            amounts = stage_amounts(c.redeemable_fen, rules.stages)
+            earned = earned_stage_indexes(rules.stages, progress, rules.min_attendance_percent)
+            done_before = already.get(c.voucher_id, set())
+            for index in earned:
+                if index in done_before:
+                    continue
+                lines.append(
+                    {
+                        "id": new_id(),
+                        "batch_id": batch_id,
+                        "voucher_id": c.voucher_id,
+                        "scheme_id": c.scheme_id,
+                        "region_code": c.region_code,
+                        "province_code": c.region_code[:2] + "0000",
+                        "stage_index": index,
+                        "evidence": rules.stages[index].evidence,
+                        "amount_fen": amounts[index],
+                    }
+                )
+                if amounts[index] > 0:
+                    journals.append(
+                        Movement(
+                            JournalKind.PAYABLE,
+                            amounts[index],
+                            c.region_code,
+                            scheme_id=c.scheme_id,
+                            voucher_id=c.voucher_id,
+                            institution_id=institution_id,
+                            settlement_batch_id=batch_id,
+                        )
+                    )
+            all_stages = set(range(len(rules.stages)))
+            if c.status is VoucherStatus.COMPLETED and (done_before | set(earned)) == all_stages:
+                finished.append(c)
+        summary = None
+        if lines:
+            institution = uow.catalogue.institution(institution_id)
+            assert institution is not None
+            batch = SettlementBatch(
+                id=batch_id,
+                institution_id=institution_id,
+                region_code=institution.region_code,
+                province_code=institution.province_code,
+                period_start=period_start,
+                period_end=period_end,
+                status=BatchStatus.DRAFT,
+                total_fen=sum(line["amount_fen"] for line in lines),
+                line_count=len(lines),
+                created_at=now,
+                approved_at=None,
+                approved_by=None,
+                paid_at=None,
+                payment_reference=None,
+            )
+            uow.settlement.add_batch(batch, lines)
+            uow.ledger.post_many(journals, now)
+            uow.audit.record(
+                at=now,
+                actor=ctx.actor,
+                action="settlement.batch_built",
+                entity_type="settlement_batch",
+                entity_id=batch_id,
+                region_code=institution.region_code,
+                payload={"total_fen": batch.total_fen, "lines": len(lines)},
+            )
+            summary = _summary(uow, batch)
+        _close_finished(ctx, uow, finished)
+        uow.commit()
+    return summary, len(finished)
+
+
+def _close_finished(ctx: AppContext, uow: UnitOfWork, finished: list[SettlementCandidate]) -> None:
+    """Vouchers with every stage settled are settled; their unused value returns to the scheme."""
+    now = ctx.clock()
+    uow.session.flush()
+    remaining = uow.ledger.committed_by_voucher([c.voucher_id for c in finished])
+    releases = []
+    for c in finished:
+        if not uow.vouchers.transition(
+            c.voucher_id, [VoucherStatus.COMPLETED], VoucherStatus.SETTLED, closed_at=now
+        ):
+            continue
+        left = remaining.get(c.voucher_id, 0)
+        if left > 0:
+            releases.append(
+                Movement(
+                    JournalKind.RELEASE, left, c.region_code, scheme_id=c.scheme_id, voucher_id=c.voucher_id
+                )
+            )
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="voucher.settled",
+            entity_type="voucher",
+            entity_id=c.voucher_id,
+            region_code=c.region_code,
+            payload={"released_fen": left},
+        )
+    uow.ledger.post_many(releases, now)
+
+
+def _batch(uow: UnitOfWork, batch_id: uuid.UUID) -> SettlementBatch:
+    batch = uow.settlement.batch(batch_id)
+    if batch is None:
+        raise NotFound(f"settlement batch {batch_id} is not known")
+    return batch
+
+
+def approve_batch(ctx: AppContext, batch_id: uuid.UUID, approver: str) -> BatchSummary:
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        batch = _batch(uow, batch_id)
+        if not uow.settlement.move_batch(
+            batch_id, BatchStatus.DRAFT, BatchStatus.APPROVED, approved_at=now, approved_by=approver
+        ):
+            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not draft")
+        uow.audit.record(
+            at=now,
+            actor=approver,
+            action="settlement.batch_approved",
+            entity_type="settlement_batch",
+            entity_id=batch_id,
+            region_code=batch.region_code,
+            payload={"total_fen": batch.total_fen},
+        )
+        uow.commit()
+        uow.session.refresh(batch)
+        return _summary(uow, batch)
+
+
+def mark_batch_paid(ctx: AppContext, batch_id: uuid.UUID, payment_reference: str) -> BatchSummary:
+    """The treasury paid the batch: every line's payable moves to paid, per voucher."""
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        batch = _batch(uow, batch_id)
+        if not uow.settlement.move_batch(
+            batch_id,
+            BatchStatus.APPROVED,
+            BatchStatus.PAID,
+            paid_at=now,
+            payment_reference=payment_reference,
+        ):
+            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not approved")
+        uow.ledger.post_many(
+            [
+                Movement(
+                    JournalKind.PAID,
+                    line.amount_fen,
+                    line.region_code,
+                    scheme_id=line.scheme_id,
+                    voucher_id=line.voucher_id,
+                    institution_id=batch.institution_id,
+                    settlement_batch_id=batch_id,
+                )
+                for line in uow.settlement.lines(batch_id)
+                if line.amount_fen > 0
+            ],
+            now,
+        )
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="settlement.batch_paid",
+            entity_type="settlement_batch",
+            entity_id=batch_id,
+            region_code=batch.region_code,
+            payload={"total_fen": batch.total_fen, "reference": payment_reference},
+        )
+        uow.commit()
+        uow.session.refresh(batch)
+        return _summary(uow, batch)
+
+
+PAYMENT_FILE_COLUMNS = (
+    "batch_id",
+    "institution_credit_code",
+    "institution_name",
+    "period_start",
+    "period_end",
+    "lines",
+    "amount_fen",
+    "amount_yuan",
+    "approved_by",
+    "approved_at",
+)
+
+
+def export_payment_file(ctx: AppContext, batch_ids: list[uuid.UUID], path: Path) -> int:
+    """Write the CSV the treasury pays from; only approved (or paid) batches go in."""
+    with ctx.unit_of_work() as uow:
+        rows = []
+        for batch_id in batch_ids:
+            batch = _batch(uow, batch_id)
+            if batch.status is BatchStatus.DRAFT:
+                raise IllegalTransition(f"batch {batch_id} is not approved yet")
+            institution = uow.settlement.institution_of(batch)
+            rows.append(
+                [
+                    str(batch.id),
+                    institution.credit_code,
+                    institution.name,
+                    batch.period_start.isoformat(),
+                    batch.period_end.isoformat(),
+                    batch.line_count,
+                    batch.total_fen,
+                    yuan_string(batch.total_fen),
+                    batch.approved_by or "",
+                    show(batch.approved_at),
+                ]
+            )
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PAYMENT_FILE_COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ReconciliationRow:
+    batch_id: uuid.UUID
+    status: BatchStatus
+    total_fen: int
+    lines_fen: int
+    payable_posted_fen: int
+    paid_posted_fen: int
+
+    @property
+    def agrees(self) -> bool:
+        expected_paid = self.total_fen if self.status is BatchStatus.PAID else 0
+        return (
+            self.total_fen == self.lines_fen == self.payable_posted_fen
+            and self.paid_posted_fen == expected_paid
+        )
+
+
+def reconcile(ctx: AppContext) -> list[ReconciliationRow]:
+    """Tie each batch's total to its lines and to what the ledger posted for it."""
+    with ctx.unit_of_work() as uow:
+        session = uow.session
+        lines = dict(
+            session.execute(
+                sa.select(SettlementLine.batch_id, sa.func.sum(SettlementLine.amount_fen)).group_by(
+                    SettlementLine.batch_id
+                )
+            )
+            .tuples()
+            .all()
+        )
+        posted: dict[tuple[uuid.UUID, JournalKind], int] = {
+            (b, JournalKind(k)): int(s)
+            for b, k, s in session.execute(
+                sa.select(
+                    LedgerEntry.settlement_batch_id, LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen)
+                )
+                .where(
+                    LedgerEntry.settlement_batch_id.is_not(None),
+                    LedgerEntry.account.in_([Account.PAYABLE, Account.PAID]),
+                    LedgerEntry.amount_fen > 0,
+                )
+                .group_by(LedgerEntry.settlement_batch_id, LedgerEntry.kind)
+            ).tuples()
+            if b is not None
+        }
+        return [
+            ReconciliationRow(
+                b.id,
+                b.status,
+                b.total_fen,
+                int(lines.get(b.id, 0)),
+                posted.get((b.id, JournalKind.PAYABLE), 0),
+                posted.get((b.id, JournalKind.PAID), 0),
+            )
+            for b in uow.settlement.batches()
+        ]
+
+
+def list_batches(ctx: AppContext, status: BatchStatus | None = None) -> list[BatchSummary]:
+    with ctx.unit_of_work() as uow:
+        return [_summary(uow, b) for b in uow.settlement.batches(status)]

@@ -1,0 +1,132 @@
+"""Attendance and completion: the evidence that settlement pays for."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.domain.attendance import MAX_MINUTES_PER_EVENT, AttendanceSource
+from skillvoucher.domain.catalogue import SkillLevel
+from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound, VoucherNotUsable
+from skillvoucher.domain.ids import new_id
+from skillvoucher.domain.settlement import attendance_percent
+from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_status
+
+# Devices' clocks drift; an event a little in the future is a clock, not a forgery.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class AttendanceReceipt:
+    recorded: bool  # False when the same event had been recorded before
+    attended_minutes: int
+    attendance_percent: int
+
+
+def record_attendance(
+    ctx: AppContext,
+    voucher_id: uuid.UUID,
+    source: AttendanceSource,
+    occurred_at: datetime,
+    minutes: int,
+    device_id: str | None = None,
+) -> AttendanceReceipt:
+    """Record one check-in (offline) or a span of learning minutes (online), once."""
+    if not 0 < minutes <= MAX_MINUTES_PER_EVENT:
+        raise InvalidInput(f"minutes must be between 1 and {MAX_MINUTES_PER_EVENT}")
+    if occurred_at.tzinfo is None:
+        raise InvalidInput("the attendance time needs a time zone")
+    now = ctx.clock()
+    if occurred_at > now + CLOCK_TOLERANCE:
+        raise InvalidInput("the attendance time is in the future")
+    with ctx.unit_of_work() as uow:
+        voucher = uow.vouchers.get(voucher_id)
+        if voucher is None:
+            raise NotFound(f"voucher {voucher_id} is not known")
+        if voucher.status not in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
+            raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}, not in training")
+        enrolment = uow.vouchers.active_enrolment(voucher_id)
+        assert enrolment is not None  # an enrolled voucher has one, by construction
+        if occurred_at < enrolment.enrolled_at:
+            raise InvalidInput("the attendance time is before the enrolment")
+        course = uow.catalogue.course(enrolment.course_id)
+        assert course is not None
+        recorded = uow.vouchers.add_attendance(
+            {
+                "id": new_id(),
+                "enrolment_id": enrolment.id,
+                "voucher_id": voucher_id,
+                "institution_id": enrolment.institution_id,
+                "region_code": voucher.region_code,
+                "province_code": voucher.province_code,
+                "source": source,
+                "device_id": device_id,
+                "occurred_at": occurred_at,
+                "minutes": minutes,
+                "recorded_at": now,
+            }
+        )
+        if recorded and voucher.status is VoucherStatus.ENROLLED:
+            target = next_status(voucher.status, VoucherEvent.START_TRAINING)
+            uow.vouchers.transition(voucher_id, [VoucherStatus.ENROLLED], target)
+        if recorded:
+            uow.audit.record(
+                at=now,
+                actor=ctx.actor,
+                action="voucher.attended",
+                entity_type="voucher",
+                entity_id=voucher_id,
+                region_code=voucher.region_code,
+                payload={"source": source.value, "minutes": minutes, "device": device_id},
+            )
+        uow.session.refresh(enrolment)
+        total = enrolment.attended_minutes
+        uow.commit()
+    return AttendanceReceipt(recorded, total, attendance_percent(total, course.hours))
+
+
+def record_completion(
+    ctx: AppContext,
+    voucher_id: uuid.UUID,
+    certificate_no: str | None = None,
+    certificate_level: SkillLevel | None = None,
+) -> VoucherStatus:
+    """The course is finished; with a certificate number, the skill certificate is recorded too.
+
+    A completed voucher without a certificate can receive one later by calling this again.
+    """
+    if (certificate_no is None) != (certificate_level is None):
+        raise InvalidInput("give the certificate number and its level together")
+    if certificate_no is not None and not 4 <= len(certificate_no.strip()) <= 40:
+        raise InvalidInput("a certificate number has 4 to 40 characters")
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        voucher = uow.vouchers.get(voucher_id)
+        if voucher is None:
+            raise NotFound(f"voucher {voucher_id} is not known")
+        cert = {"certificate_no": certificate_no.strip(), "certificate_level": certificate_level} if certificate_no else {}
+        if voucher.status is VoucherStatus.COMPLETED:
+            if not cert or voucher.certificate_no is not None:
+                raise IllegalTransition(f"voucher {voucher_id} is already completed")
+            uow.vouchers.transition(voucher_id, [VoucherStatus.COMPLETED], VoucherStatus.COMPLETED, **cert)
+            action = "voucher.certified"
+        else:
+            target = next_status(voucher.status, VoucherEvent.COMPLETE)
+            if not uow.vouchers.transition(
+                voucher_id, [VoucherStatus.IN_TRAINING], target, completed_at=now, **cert
+            ):
+                raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
+            action = "voucher.completed"
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action=action,
+            entity_type="voucher",
+            entity_id=voucher_id,
+            region_code=voucher.region_code,
+            payload={"certificate_no": certificate_no, "level": certificate_level},
+        )
+        uow.commit()
+    return VoucherStatus.COMPLETED

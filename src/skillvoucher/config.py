@@ -1,0 +1,42 @@
+"""Settings, read from the environment (``SKILLVOUCHER_*``) when asked for, never at import."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKILLVOUCHER_", extra="ignore")
+
+    data_dir: Path = Path("skillvoucher-data")
+    """Where the embedded SQLite database and the signing keys live by default."""
+
+    database_url: str | None = None
+    """Any SQLAlchemy URL; defaults to a SQLite file in ``data_dir``."""
+
+    key_dir: Path | None = None
+    """Signing keys and the registry's digest key; kept apart from the database on purpose."""
+
+    consent_code_minutes: int = 10
+    chunk_size: int = 5000
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'skillvoucher.db').as_posix()}"
+
+    @cached_property
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

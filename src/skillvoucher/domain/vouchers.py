@@ -1,0 +1,72 @@
+"""The voucher lifecycle as one transition table.
+
+issued → enrolled → in_training → completed → settled, with side exits: expired and revoked,
+and a cancelled enrolment that goes back to issued while the voucher is still valid.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from skillvoucher.domain.errors import IllegalTransition
+
+
+class VoucherStatus(StrEnum):
+    ISSUED = "issued"
+    ENROLLED = "enrolled"
+    IN_TRAINING = "in_training"
+    COMPLETED = "completed"
+    SETTLED = "settled"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class VoucherEvent(StrEnum):
+    ENROL = "enrol"
+    CANCEL_ENROLMENT = "cancel_enrolment"
+    START_TRAINING = "start_training"
+    COMPLETE = "complete"
+    SETTLE = "settle"
+    EXPIRE = "expire"
+    REVOKE = "revoke"
+
+
+S, E = VoucherStatus, VoucherEvent
+
+TRANSITIONS: dict[tuple[VoucherStatus, VoucherEvent], VoucherStatus] = {
+    (S.ISSUED, E.ENROL): S.ENROLLED,
+    (S.ENROLLED, E.CANCEL_ENROLMENT): S.ISSUED,
+    (S.ENROLLED, E.START_TRAINING): S.IN_TRAINING,
+    (S.IN_TRAINING, E.COMPLETE): S.COMPLETED,
+    (S.COMPLETED, E.SETTLE): S.SETTLED,
+    (S.ISSUED, E.EXPIRE): S.EXPIRED,
+    (S.ISSUED, E.REVOKE): S.REVOKED,
+    (S.ENROLLED, E.REVOKE): S.REVOKED,
+    (S.IN_TRAINING, E.REVOKE): S.REVOKED,
+}
+
+# Statuses in which a voucher still holds a commitment on the scheme's budget.
+OPEN_STATUSES = frozenset({S.ISSUED, S.ENROLLED, S.IN_TRAINING, S.COMPLETED})
+# Statuses that count as "used" for the utilisation rate: the holder enrolled on a course.
+USED_STATUSES = frozenset({S.ENROLLED, S.IN_TRAINING, S.COMPLETED, S.SETTLED})
+TERMINAL_STATUSES = frozenset({S.SETTLED, S.EXPIRED, S.REVOKED})
+
+
+def next_status(current: VoucherStatus, event: VoucherEvent) -> VoucherStatus:
+    """Return the status after ``event``, or raise IllegalTransition naming both."""
+    try:
+        return TRANSITIONS[(current, event)]
+    except KeyError:
+        raise IllegalTransition(
+            f"a voucher that is {current.value} cannot {event.value.replace('_', ' ')}"
+        ) from None
+
+
+def sources_of(event: VoucherEvent) -> list[VoucherStatus]:
+    """Every status from which ``event`` is allowed (for conditional UPDATE statements)."""
+    return [status for (status, ev) in TRANSITIONS if ev is event]
+
+
+class EnrolmentStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"

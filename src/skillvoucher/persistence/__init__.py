@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 tables, repositories and the unit of work (SQLite and PostgreSQL)."""

@@ -1,0 +1,47 @@
+"""Schema migrations (Alembic) run from code, so every command shares one way to upgrade."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from skillvoucher.domain.errors import DomainError
+
+
+class DatabaseNotReady(DomainError):
+    code = "database_not_ready"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("skillvoucher.persistence") / "migrations"))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that is missing migrations, with the command that fixes it."""
+    if current_revision(engine) != head_revision():
+        raise DatabaseNotReady(
+            "the database schema is not up to date: run `skillvoucher db upgrade` first"
+        )

@@ -1,0 +1,1 @@
+"""Read-only queries for reports and checks; they never write."""

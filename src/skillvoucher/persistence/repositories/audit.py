@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.ids import new_id
+from skillvoucher.domain.regions import province_code
+from skillvoucher.persistence.tables import AuditEvent
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        entity_type: str,
+        entity_id: object,
+        region_code: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        self.record_many(
+            [
+                {
+                    "occurred_at": at,
+                    "actor": actor,
+                    "action": action,
+                    "entity_type": entity_type,
+                    "entity_id": str(entity_id),
+                    "region_code": region_code,
+                    "payload": payload or {},
+                }
+            ]
+        )
+
+    def record_many(self, events: Iterable[dict[str, Any]]) -> None:
+        rows = [
+            {**e, "id": new_id(), "province_code": province_code(e["region_code"])} for e in events
+        ]
+        if rows:
+            self._session.execute(sa.insert(AuditEvent), rows)
+
+    def for_entity(self, entity_type: str, entity_id: object) -> list[AuditEvent]:
+        stmt = (
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+            .order_by(AuditEvent.occurred_at, AuditEvent.id)
+        )
+        return list(self._session.scalars(stmt))
+
+    def count(self) -> int:
+        return self._session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) or 0

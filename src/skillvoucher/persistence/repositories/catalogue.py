@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.catalogue import ApprovalStatus
+from skillvoucher.persistence.repositories.dialect import upsert_insert
+from skillvoucher.persistence.tables import Course, Institution
+
+
+class CatalogueRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def upsert_institutions(self, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        return self._upsert(Institution, ("credit_code",), rows)
+
+    def upsert_courses(self, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        return self._upsert(Course, ("institution_id", "course_code"), rows)
+
+    def _upsert(
+        self, table: Any, key: tuple[str, ...], rows: Sequence[dict[str, Any]]
+    ) -> tuple[int, int]:
+        """Insert new rows, update changed ones (by ``content_digest``); returns (new, changed)."""
+        if not rows:
+            return 0, 0
+        key_cols = [getattr(table, k) for k in key]
+        stored = {
+            tuple(r[:-1]): r[-1]
+            for r in self._session.execute(
+                sa.select(*key_cols, table.content_digest).where(
+                    sa.tuple_(*key_cols).in_([tuple(r[k] for k in key) for r in rows])
+                )
+            )
+        }
+        inserted = updated = 0
+        for row in rows:
+            row_key = tuple(row[k] for k in key)
+            if row_key not in stored:
+                self._session.execute(sa.insert(table), [row])
+                inserted += 1
+            elif stored[row_key] != row["content_digest"]:
+                values = {k: v for k, v in row.items() if k not in (*key, "id", "created_at")}
+                self._session.execute(
+                    sa.update(table)
+                    .where(*[c == row[k] for c, k in zip(key_cols, key, strict=True)])
+                    .values(values)
+                )
+                updated += 1
+        return inserted, updated
+
+    def institution_by_code(self, credit_code: str) -> Institution | None:
+        return self._session.scalars(
+            sa.select(Institution).where(Institution.credit_code == credit_code)
+        ).first()
+
+    def institution(self, institution_id: uuid.UUID) -> Institution | None:
+        return self._session.get(Institution, institution_id)
+
+    def institution_ids_by_code(self, credit_codes: Sequence[str]) -> dict[str, uuid.UUID]:
+        stmt = sa.select(Institution.credit_code, Institution.id).where(
+            Institution.credit_code.in_(credit_codes)
+        )
+        return dict(self._session.execute(stmt).tuples().all())
+
+    def course(self, course_id: uuid.UUID) -> Course | None:
+        return self._session.get(Course, course_id)
+
+    def course_by_code(self, institution_id: uuid.UUID, course_code: str) -> Course | None:
+        return self._session.scalars(
+            sa.select(Course).where(
+                Course.institution_id == institution_id, Course.course_code == course_code
+            )
+        ).first()
+
+    def take_seat(self, course_id: uuid.UUID) -> bool:
+        """Claim one seat if the course has room; a conditional UPDATE, safe under races."""
+        result = self._session.execute(
+            sa.update(Course)
+            .where(Course.id == course_id, Course.enrolled_count < Course.capacity)
+            .values(enrolled_count=Course.enrolled_count + 1)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def free_seat(self, course_id: uuid.UUID) -> None:
+        self._session.execute(
+            sa.update(Course)
+            .where(Course.id == course_id, Course.enrolled_count > 0)
+            .values(enrolled_count=Course.enrolled_count - 1)
+        )
+
+    def usable_courses(self, province_code: str, limit: int = 1000) -> list[Course]:
+        stmt = (
+            sa.select(Course)
+            .join(Institution, Institution.id == Course.institution_id)
+            .where(
+                Institution.approval_status == ApprovalStatus.APPROVED,
+                Course.province_code == province_code,
+            )
+            .order_by(Course.id)
+            .limit(limit)
+        )
+        return list(self._session.scalars(stmt))
+
+    def institutions(self) -> list[Institution]:
+        return list(self._session.scalars(sa.select(Institution).order_by(Institution.credit_code)))

@@ -1,0 +1,203 @@
+"""The fund ledger: append-only postings plus the guard columns that keep buckets >= 0.
+
+``fund_accounts.available_fen`` and ``schemes.available_fen`` mirror the ``fund_available`` and
+``scheme_available`` buckets. They are changed only here, by SQL expressions in the same
+transaction as the postings, with a condition that refuses to take them below zero; so two
+concurrent issuances can never overdraw a scheme. ``balances_agree`` proves they never drift.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.errors import InsufficientFunds
+from skillvoucher.domain.ids import new_id
+from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
+from skillvoucher.domain.regions import province_code
+from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Scheme
+
+Journal = Movement | Reversal
+
+
+class LedgerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def post(self, journal: Journal, at: datetime) -> None:
+        self.post_many([journal], at)
+
+    def post_many(self, journals: Sequence[Journal], at: datetime) -> None:
+        """Write every journal's postings and move the guarded buckets, or raise and write none.
+
+        The caller's transaction rolls back on InsufficientFunds, so nothing half-written stays.
+        """
+        rows = []
+        fund_delta: dict[str, int] = defaultdict(int)
+        scheme_delta: dict[uuid.UUID, int] = defaultdict(int)
+        for journal in journals:
+            journal_id = new_id()
+            reverses = journal.original if isinstance(journal, Reversal) else None
+            for posting in journal.postings():
+                rows.append(
+                    {
+                        "id": new_id(),
+                        "journal_id": journal_id,
+                        "kind": journal.kind,
+                        "reverses": reverses,
+                        "account": posting.account,
+                        "amount_fen": posting.amount_fen,
+                        "region_code": journal.region_code,
+                        "province_code": province_code(journal.region_code),
+                        "scheme_id": journal.scheme_id,
+                        "voucher_id": journal.voucher_id,
+                        "institution_id": journal.institution_id,
+                        "settlement_batch_id": journal.settlement_batch_id,
+                        "created_at": at,
+                    }
+                )
+                if posting.account is Account.FUND_AVAILABLE:
+                    fund_delta[journal.region_code] += posting.amount_fen
+                elif posting.account is Account.SCHEME_AVAILABLE:
+                    if journal.scheme_id is None:
+                        raise ValueError("a scheme_available posting needs a scheme")
+                    scheme_delta[journal.scheme_id] += posting.amount_fen
+        # Guards in primary-key order, so concurrent transactions lock rows in the same order.
+        for region_code in sorted(fund_delta):
+            self._move_fund(region_code, fund_delta[region_code])
+        for scheme_id in sorted(scheme_delta):
+            self._move_scheme(scheme_id, scheme_delta[scheme_id])
+        if rows:
+            self._session.execute(sa.insert(LedgerEntry), rows)
+
+    def _move_fund(self, region_code: str, delta: int) -> None:
+        result = self._session.execute(
+            sa.update(FundAccount)
+            .where(
+                FundAccount.region_code == region_code,
+                FundAccount.available_fen + delta >= 0,
+            )
+            .values(available_fen=FundAccount.available_fen + delta)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise InsufficientFunds(
+                f"the special fund of region {region_code} cannot cover {-delta} fen"
+            )
+
+    def _move_scheme(self, scheme_id: uuid.UUID, delta: int) -> None:
+        result = self._session.execute(
+            sa.update(Scheme)
+            .where(Scheme.id == scheme_id, Scheme.available_fen + delta >= 0)
+            .values(available_fen=Scheme.available_fen + delta)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise InsufficientFunds(f"the scheme's budget cannot cover {-delta} fen")
+
+    # Read side: balances are only ever sums of postings.
+
+    def balances(self, region_code: str | None = None) -> dict[Account, int]:
+        stmt = sa.select(LedgerEntry.account, sa.func.sum(LedgerEntry.amount_fen)).group_by(
+            LedgerEntry.account
+        )
+        if region_code is not None:
+            stmt = stmt.where(LedgerEntry.region_code == region_code)
+        found = {Account(a): int(s) for a, s in self._session.execute(stmt).tuples()}
+        return {account: found.get(account, 0) for account in Account}
+
+    def voucher_balances(self, voucher_id: uuid.UUID) -> dict[Account, int]:
+        stmt = (
+            sa.select(LedgerEntry.account, sa.func.sum(LedgerEntry.amount_fen))
+            .where(LedgerEntry.voucher_id == voucher_id)
+            .group_by(LedgerEntry.account)
+        )
+        found = {Account(a): int(s) for a, s in self._session.execute(stmt).tuples()}
+        return {account: found.get(account, 0) for account in Account}
+
+    def committed_by_voucher(self, voucher_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        if not voucher_ids:
+            return {}
+        stmt = (
+            sa.select(LedgerEntry.voucher_id, sa.func.sum(LedgerEntry.amount_fen))
+            .where(
+                LedgerEntry.voucher_id.in_(voucher_ids),
+                LedgerEntry.account == Account.COMMITTED,
+            )
+            .group_by(LedgerEntry.voucher_id)
+        )
+        return {v: int(s) for v, s in self._session.execute(stmt).tuples() if v is not None}
+
+    def entries(self, region_code: str | None = None, limit: int = 50) -> list[LedgerEntry]:
+        stmt = sa.select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(limit)
+        if region_code is not None:
+            stmt = stmt.where(LedgerEntry.region_code == region_code)
+        return list(self._session.scalars(stmt))
+
+    def unbalanced_journals(self) -> list[uuid.UUID]:
+        """Journals whose postings do not add up to zero (must always be empty)."""
+        stmt = (
+            sa.select(LedgerEntry.journal_id)
+            .group_by(LedgerEntry.journal_id)
+            .having(sa.func.sum(LedgerEntry.amount_fen) != 0)
+        )
+        return list(self._session.scalars(stmt))
+
+    def scheme_bucket_balances(self) -> dict[uuid.UUID, int]:
+        stmt = (
+            sa.select(LedgerEntry.scheme_id, sa.func.sum(LedgerEntry.amount_fen))
+            .where(LedgerEntry.account == Account.SCHEME_AVAILABLE)
+            .group_by(LedgerEntry.scheme_id)
+        )
+        return {s: int(v) for s, v in self._session.execute(stmt).tuples() if s is not None}
+
+    def fund_bucket_balances(self) -> dict[str, int]:
+        stmt = (
+            sa.select(LedgerEntry.region_code, sa.func.sum(LedgerEntry.amount_fen))
+            .where(LedgerEntry.account == Account.FUND_AVAILABLE)
+            .group_by(LedgerEntry.region_code)
+        )
+        return {r: int(v) for r, v in self._session.execute(stmt).tuples()}
+
+    def negative_voucher_buckets(self) -> list[tuple[uuid.UUID, Account, int]]:
+        """(voucher, bucket, balance) for any voucher bucket below zero (must be empty)."""
+        total = sa.func.sum(LedgerEntry.amount_fen)
+        stmt = (
+            sa.select(LedgerEntry.voucher_id, LedgerEntry.account, total)
+            .where(
+                LedgerEntry.voucher_id.is_not(None),
+                LedgerEntry.account.in_([Account.COMMITTED, Account.PAYABLE, Account.PAID]),
+            )
+            .group_by(LedgerEntry.voucher_id, LedgerEntry.account)
+            .having(total < 0)
+        )
+        return [(v, Account(a), int(t)) for v, a, t in self._session.execute(stmt).tuples()]
+
+    def kind_totals(self) -> dict[JournalKind, int]:
+        """Total moved by each journal kind (the positive side of its postings)."""
+        stmt = (
+            sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
+            .where(LedgerEntry.amount_fen > 0)
+            .group_by(LedgerEntry.kind)
+        )
+        found = {JournalKind(k): int(s) for k, s in self._session.execute(stmt).tuples()}
+        return {kind: found.get(kind, 0) for kind in JournalKind}
+
+    def ensure_fund_account(self, region_code: str, name: str, at: datetime) -> None:
+        if self._session.get(FundAccount, region_code) is None:
+            self._session.add(
+                FundAccount(
+                    region_code=region_code,
+                    province_code=province_code(region_code),
+                    name=name,
+                    available_fen=0,
+                    created_at=at,
+                )
+            )
+            self._session.flush()
+
+    def fund_accounts(self) -> list[FundAccount]:
+        return list(self._session.scalars(sa.select(FundAccount).order_by(FundAccount.region_code)))

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.schemes import HolderHistory
+from skillvoucher.domain.vouchers import OPEN_STATUSES, VoucherStatus
+from skillvoucher.persistence.repositories.dialect import upsert_insert
+from skillvoucher.persistence.tables import Person, Voucher
+
+_UPDATABLE = (
+    "id_masked",
+    "name",
+    "mobile",
+    "birth_date",
+    "sex",
+    "household_region",
+    "province_code",
+    "card_status",
+    "employer_credit_code",
+    "target_groups_mask",
+    "content_digest",
+    "updated_at",
+)
+
+
+class PeopleRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def upsert_many(self, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Insert new people and update changed ones, keyed by ID digest.
+
+        A row whose ``content_digest`` equals the stored one is left alone, so re-importing a
+        file changes nothing. Returns (inserted, updated).
+        """
+        if not rows:
+            return 0, 0
+        digests = [r["id_digest"] for r in rows]
+        known = dict(
+            self._session.execute(
+                sa.select(Person.id_digest, Person.content_digest).where(
+                    Person.id_digest.in_(digests)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        fresh = [r for r in rows if r["id_digest"] not in known]
+        changed = [
+            r for r in rows if r["id_digest"] in known and known[r["id_digest"]] != r["content_digest"]
+        ]
+        if fresh:
+            stmt = upsert_insert(self._session, Person).on_conflict_do_nothing(
+                index_elements=[Person.id_digest]
+            )
+            self._session.execute(stmt, fresh)
+        for row in changed:
+            self._session.execute(
+                sa.update(Person)
+                .where(Person.id_digest == row["id_digest"])
+                .values({k: row[k] for k in _UPDATABLE})
+            )
+        return len(fresh), len(changed)
+
+    def by_digest(self, id_digest: str) -> Person | None:
+        return self._session.scalars(sa.select(Person).where(Person.id_digest == id_digest)).first()
+
+    def get(self, person_id: uuid.UUID) -> Person | None:
+        return self._session.get(Person, person_id)
+
+    def lock(self, person_id: uuid.UUID) -> Person | None:
+        """Row lock on PostgreSQL (SQLite already serialises writers) so that two claims by
+        one person cannot both pass the 'one open voucher' check."""
+        stmt = sa.select(Person).where(Person.id == person_id).with_for_update()
+        return self._session.scalars(stmt).first()
+
+    def history(self, person_id: uuid.UUID, year_start: datetime) -> HolderHistory:
+        this_year = sa.func.count().filter(
+            Voucher.issued_at >= year_start, Voucher.status != VoucherStatus.REVOKED
+        )
+        open_now = sa.func.count().filter(Voucher.status.in_(OPEN_STATUSES))
+        row = self._session.execute(
+            sa.select(this_year, open_now).where(Voucher.person_id == person_id)
+        ).one()
+        return HolderHistory(vouchers_this_year=int(row[0]), has_open_voucher=bool(row[1]))
+
+    def count(self) -> int:
+        return self._session.scalar(sa.select(sa.func.count()).select_from(Person)) or 0
+
+    def employees_of(self, credit_code: str) -> list[Person]:
+        return list(
+            self._session.scalars(
+                sa.select(Person).where(Person.employer_credit_code == credit_code)
+            )
+        )

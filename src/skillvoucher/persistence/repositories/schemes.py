@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.schemes import SchemeStatus
+from skillvoucher.persistence.tables import Scheme
+
+
+class SchemeRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, scheme: Scheme) -> None:
+        self._session.add(scheme)
+        self._session.flush()
+
+    def by_code(self, code: str) -> Scheme | None:
+        return self._session.scalars(sa.select(Scheme).where(Scheme.code == code)).first()
+
+    def get(self, scheme_id: uuid.UUID) -> Scheme | None:
+        return self._session.get(Scheme, scheme_id)
+
+    def all(self) -> list[Scheme]:
+        return list(self._session.scalars(sa.select(Scheme).order_by(Scheme.code)))
+
+    def reserve_quota(self, scheme_id: uuid.UUID, wanted: int) -> int:
+        """Take up to ``wanted`` places from the quota of an active scheme; returns how many.
+
+        One conditional UPDATE on the scheme row: under concurrency PostgreSQL re-checks the
+        condition against the latest row version, so the quota is never oversold. The budget
+        is guarded separately by the ledger's commitment posting.
+        """
+        if wanted <= 0:
+            return 0
+        remaining = self._session.scalar(
+            sa.select(Scheme.quota - Scheme.issued_count).where(Scheme.id == scheme_id)
+        )
+        take = min(wanted, max(int(remaining or 0), 0))
+        while take > 0:
+            result = self._session.execute(
+                sa.update(Scheme)
+                .where(
+                    Scheme.id == scheme_id,
+                    Scheme.status == SchemeStatus.ACTIVE,
+                    Scheme.issued_count + take <= Scheme.quota,
+                )
+                .values(issued_count=Scheme.issued_count + take)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                return take
+            # Someone else took places meanwhile: look again at what is left.
+            remaining = self._session.scalar(
+                sa.select(Scheme.quota - Scheme.issued_count).where(Scheme.id == scheme_id)
+            )
+            take = min(take, max(int(remaining or 0), 0))
+        return 0
+
+    def set_status(self, scheme_id: uuid.UUID, status: SchemeStatus) -> None:
+        self._session.execute(sa.update(Scheme).where(Scheme.id == scheme_id).values(status=status))

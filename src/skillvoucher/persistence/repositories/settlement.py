@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.settlement import BatchStatus
+from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.tables import (
+    Course,
+    Enrolment,
+    Institution,
+    SettlementBatch,
+    SettlementLine,
+    Voucher,
+)
+
+
+@dataclass(frozen=True)
+class SettlementCandidate:
+    voucher_id: uuid.UUID
+    scheme_id: uuid.UUID
+    institution_id: uuid.UUID
+    region_code: str
+    status: VoucherStatus
+    face_value_fen: int
+    redeemable_fen: int
+    enrolment_id: uuid.UUID
+    course_hours: int
+    completed_at: datetime | None
+    certificate_no: str | None
+
+
+class SettlementRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def candidates(
+        self, until: datetime, institution_id: uuid.UUID | None = None
+    ) -> list[SettlementCandidate]:
+        """Vouchers enrolled by ``until`` that are still open: they may have earned stages."""
+        stmt = (
+            sa.select(
+                Voucher.id,
+                Voucher.scheme_id,
+                Enrolment.institution_id,
+                Voucher.region_code,
+                Voucher.status,
+                Voucher.face_value_fen,
+                Enrolment.redeemable_fen,
+                Enrolment.id,
+                Course.hours,
+                Voucher.completed_at,
+                Voucher.certificate_no,
+            )
+            .join(
+                Enrolment,
+                sa.and_(
+                    Enrolment.voucher_id == Voucher.id,
+                    Enrolment.status == EnrolmentStatus.ACTIVE,
+                ),
+            )
+            .join(Course, Course.id == Enrolment.course_id)
+            .where(
+                Voucher.status.in_(
+                    [VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING, VoucherStatus.COMPLETED]
+                ),
+                Enrolment.enrolled_at <= until,
+            )
+            .order_by(Enrolment.institution_id, Voucher.id)
+        )
+        if institution_id is not None:
+            stmt = stmt.where(Enrolment.institution_id == institution_id)
+        return [SettlementCandidate(*row) for row in self._session.execute(stmt).tuples()]
+
+    def settled_stages(self, voucher_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
+        found: dict[uuid.UUID, set[int]] = defaultdict(set)
+        for start in range(0, len(voucher_ids), 500):
+            part = voucher_ids[start : start + 500]
+            stmt = sa.select(SettlementLine.voucher_id, SettlementLine.stage_index).where(
+                SettlementLine.voucher_id.in_(part)
+            )
+            for voucher_id, stage in self._session.execute(stmt).tuples():
+                found[voucher_id].add(stage)
+        return found
+
+    def batch_for_period(
+        self, institution_id: uuid.UUID, start: date, end: date
+    ) -> SettlementBatch | None:
+        return self._session.scalars(
+            sa.select(SettlementBatch).where(
+                SettlementBatch.institution_id == institution_id,
+                SettlementBatch.period_start == start,
+                SettlementBatch.period_end == end,
+            )
+        ).first()
+
+    def add_batch(self, batch: SettlementBatch, lines: Sequence[dict[str, Any]]) -> None:
+        self._session.add(batch)
+        self._session.flush()
+        if lines:
+            self._session.execute(sa.insert(SettlementLine), list(lines))
+
+    def batch(self, batch_id: uuid.UUID) -> SettlementBatch | None:
+        return self._session.get(SettlementBatch, batch_id)
+
+    def batches(self, status: BatchStatus | None = None) -> list[SettlementBatch]:
+        stmt = sa.select(SettlementBatch).order_by(SettlementBatch.created_at, SettlementBatch.id)
+        if status is not None:
+            stmt = stmt.where(SettlementBatch.status == status)
+        return list(self._session.scalars(stmt))
+
+    def lines(self, batch_id: uuid.UUID) -> list[SettlementLine]:
+        return list(
+            self._session.scalars(
+                sa.select(SettlementLine)
+                .where(SettlementLine.batch_id == batch_id)
+                .order_by(SettlementLine.voucher_id, SettlementLine.stage_index)
+            )
+        )
+
+    def move_batch(
+        self, batch_id: uuid.UUID, from_status: BatchStatus, to: BatchStatus, **values: Any
+    ) -> bool:
+        result = self._session.execute(
+            sa.update(SettlementBatch)
+            .where(SettlementBatch.id == batch_id, SettlementBatch.status == from_status)
+            .values(status=to, **values)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def institution_of(self, batch: SettlementBatch) -> Institution:
+        institution = self._session.get(Institution, batch.institution_id)
+        assert institution is not None  # a foreign key guarantees it
+        return institution

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.repositories.dialect import upsert_insert
+from skillvoucher.persistence.tables import (
+    AttendanceEvent,
+    ConsentCode,
+    Enrolment,
+    Voucher,
+)
+
+
+class VoucherRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self._session.execute(sa.insert(Voucher), list(rows))
+
+    def get(self, voucher_id: uuid.UUID) -> Voucher | None:
+        return self._session.get(Voucher, voucher_id)
+
+    def find(self, scheme_id: uuid.UUID, person_id: uuid.UUID) -> Voucher | None:
+        return self._session.scalars(
+            sa.select(Voucher).where(Voucher.scheme_id == scheme_id, Voucher.person_id == person_id)
+        ).first()
+
+    def of_person(self, person_id: uuid.UUID) -> list[Voucher]:
+        return list(
+            self._session.scalars(
+                sa.select(Voucher).where(Voucher.person_id == person_id).order_by(Voucher.id)
+            )
+        )
+
+    def transition(
+        self,
+        voucher_id: uuid.UUID,
+        from_statuses: Sequence[VoucherStatus],
+        to: VoucherStatus,
+        **values: Any,
+    ) -> bool:
+        """Move a voucher only if it is still in one of ``from_statuses``.
+
+        A conditional UPDATE checked by row count: of many concurrent attempts exactly one
+        wins, on SQLite and on PostgreSQL alike. Bumps ``version`` for optimistic readers.
+        """
+        result = self._session.execute(
+            sa.update(Voucher)
+            .where(Voucher.id == voucher_id, Voucher.status.in_(from_statuses))
+            .values(status=to, version=Voucher.version + 1, **values)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def expirable(self, now: datetime, limit: int) -> list[Voucher]:
+        stmt = (
+            sa.select(Voucher)
+            .where(Voucher.status == VoucherStatus.ISSUED, Voucher.valid_until < now)
+            .order_by(Voucher.id)
+            .limit(limit)
+        )
+        return list(self._session.scalars(stmt))
+
+    def set_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> None:
+        self._session.execute(
+            sa.update(Voucher)
+            .where(Voucher.id == voucher_id)
+            .values(key_id=key_id, credential=credential)
+        )
+
+    # Consent codes
+
+    def add_consent_code(self, row: dict[str, Any]) -> None:
+        self._session.execute(sa.insert(ConsentCode), [row])
+
+    def use_consent_code(self, voucher_id: uuid.UUID, code_digest: str, now: datetime) -> bool:
+        """Spend a consent code once: a conditional UPDATE, so a code can never be used twice."""
+        candidate = self._session.scalars(
+            sa.select(ConsentCode.id).where(
+                ConsentCode.voucher_id == voucher_id,
+                ConsentCode.code_digest == code_digest,
+                ConsentCode.used_at.is_(None),
+                ConsentCode.expires_at > now,
+            )
+        ).first()
+        if candidate is None:
+            return False
+        result = self._session.execute(
+            sa.update(ConsentCode)
+            .where(ConsentCode.id == candidate, ConsentCode.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    # Enrolments and attendance
+
+    def add_enrolment(self, enrolment: Enrolment) -> None:
+        self._session.add(enrolment)
+        self._session.flush()
+
+    def active_enrolment(self, voucher_id: uuid.UUID) -> Enrolment | None:
+        return self._session.scalars(
+            sa.select(Enrolment).where(
+                Enrolment.voucher_id == voucher_id, Enrolment.status == EnrolmentStatus.ACTIVE
+            )
+        ).first()
+
+    def has_trained_in(self, person_id: uuid.UUID, occupation_code: str, level: str) -> bool:
+        """Whether the person already used a voucher on this occupation and level."""
+        stmt = sa.select(Enrolment.id).where(
+            Enrolment.person_id == person_id,
+            Enrolment.occupation_code == occupation_code,
+            Enrolment.skill_level == level,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+        )
+        return self._session.scalars(stmt.limit(1)).first() is not None
+
+    def cancel_enrolment(self, enrolment_id: uuid.UUID, at: datetime) -> None:
+        self._session.execute(
+            sa.update(Enrolment)
+            .where(Enrolment.id == enrolment_id)
+            .values(status=EnrolmentStatus.CANCELLED, ended_at=at)
+        )
+
+    def add_attendance(self, row: dict[str, Any]) -> bool:
+        """Record an attendance event once; a re-sent identical event is ignored (False)."""
+        stmt = (
+            upsert_insert(self._session, AttendanceEvent)
+            .values(**row)
+            .on_conflict_do_nothing(
+                index_elements=[
+                    AttendanceEvent.enrolment_id,
+                    AttendanceEvent.source,
+                    AttendanceEvent.occurred_at,
+                ]
+            )
+            .returning(AttendanceEvent.id)
+        )
+        # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
+        if self._session.execute(stmt).first() is None:
+            return False
+        self._session.execute(
+            sa.update(Enrolment)
+            .where(Enrolment.id == row["enrolment_id"])
+            .values(attended_minutes=Enrolment.attended_minutes + row["minutes"])
+        )
+        return True
+
+    def attended_minutes_until(self, enrolment_ids: Sequence[uuid.UUID], until: datetime) -> dict[uuid.UUID, int]:
+        if not enrolment_ids:
+            return {}
+        stmt = (
+            sa.select(AttendanceEvent.enrolment_id, sa.func.sum(AttendanceEvent.minutes))
+            .where(
+                AttendanceEvent.enrolment_id.in_(enrolment_ids),
+                AttendanceEvent.occurred_at <= until,
+            )
+            .group_by(AttendanceEvent.enrolment_id)
+        )
+        return {e: int(m) for e, m in self._session.execute(stmt).tuples()}

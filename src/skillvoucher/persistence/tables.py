@@ -1,0 +1,350 @@
+"""The relational schema. Every hot table carries ``region_code`` and ``province_code`` so that
+region scoping is one predicate and a distributed deployment can shard by province."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from skillvoucher.domain.attendance import AttendanceSource
+from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
+from skillvoucher.domain.ledger import Account, JournalKind
+from skillvoucher.domain.identity import Sex
+from skillvoucher.domain.people import CardStatus
+from skillvoucher.domain.regions import RegionLevel
+from skillvoucher.domain.schemes import IssuanceMode, SchemeStatus, SchemeType
+from skillvoucher.domain.settlement import BatchStatus, Evidence
+from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.types import JsonDocument, UtcDateTime, str_enum
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RegionCode = sa.String(6)
+CreditCode = sa.String(18)
+Fen = sa.BigInteger()
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), uuid.UUID: sa.Uuid()}
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    level: Mapped[RegionLevel] = mapped_column(str_enum(RegionLevel, "region_level"))
+    parent_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
+
+
+class FundAccount(Base):
+    """The region's special account; ``available_fen`` mirrors its ledger bucket as a guard."""
+
+    __tablename__ = "fund_accounts"
+    __table_args__ = (sa.CheckConstraint("available_fen >= 0", name="not_overdrawn"),)
+
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    available_fen: Mapped[int] = mapped_column(Fen, default=0)
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    """A registry entry. The resident ID number is kept only as a keyed digest and a mask."""
+
+    __tablename__ = "people"
+    __table_args__ = (sa.Index(None, "household_region", "target_groups_mask"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id_masked: Mapped[str] = mapped_column(sa.String(18))
+    name: Mapped[str] = mapped_column(sa.String(50))
+    mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    birth_date: Mapped[date]
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
+    household_region: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    card_status: Mapped[CardStatus] = mapped_column(str_enum(CardStatus, "card_status"))
+    employer_credit_code: Mapped[str | None] = mapped_column(CreditCode, index=True)
+    target_groups_mask: Mapped[int] = mapped_column(sa.Integer)
+    content_digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(CreditCode, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    approval_status: Mapped[ApprovalStatus] = mapped_column(
+        str_enum(ApprovalStatus, "approval_status")
+    )
+    delivery_modes: Mapped[DeliveryModes] = mapped_column(str_enum(DeliveryModes, "delivery"))
+    content_digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    __table_args__ = (
+        sa.UniqueConstraint("institution_id", "course_code"),
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        sa.CheckConstraint("hours > 0", name="hours_positive"),
+        sa.CheckConstraint("enrolled_count <= capacity", name="within_capacity"),
+        sa.Index(None, "region_code", "occupation_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
+    course_code: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    occupation_code: Mapped[str] = mapped_column(sa.String(12))
+    occupation_name: Mapped[str] = mapped_column(sa.String(60))
+    skill_level: Mapped[SkillLevel] = mapped_column(str_enum(SkillLevel, "skill_level"))
+    hours: Mapped[int]
+    price_fen: Mapped[int] = mapped_column(Fen)
+    mode: Mapped[CourseMode] = mapped_column(str_enum(CourseMode, "course_mode"))
+    capacity: Mapped[int]
+    enrolled_count: Mapped[int] = mapped_column(default=0)
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    content_digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Scheme(Base):
+    """A scheme; ``rules`` holds its full definition, the counters guard quota and budget."""
+
+    __tablename__ = "schemes"
+    __table_args__ = (
+        sa.CheckConstraint("issued_count <= quota", name="within_quota"),
+        sa.CheckConstraint("available_fen >= 0", name="not_overdrawn"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    type: Mapped[SchemeType] = mapped_column(str_enum(SchemeType, "scheme_type"))
+    issuance_mode: Mapped[IssuanceMode] = mapped_column(str_enum(IssuanceMode, "issuance_mode"))
+    status: Mapped[SchemeStatus] = mapped_column(str_enum(SchemeStatus, "scheme_status"))
+    quota: Mapped[int]
+    issued_count: Mapped[int] = mapped_column(default=0)
+    budget_fen: Mapped[int] = mapped_column(Fen)
+    available_fen: Mapped[int] = mapped_column(Fen, default=0)
+    face_value_max_fen: Mapped[int] = mapped_column(Fen)
+    rules: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime]
+    launched_at: Mapped[datetime | None]
+
+
+class Voucher(Base):
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        # One voucher per person per scheme: makes push issuance re-runnable and same-person
+        # claim races harmless.
+        sa.UniqueConstraint("scheme_id", "person_id"),
+        sa.Index(None, "scheme_id", "status"),
+        sa.Index(None, "region_code", "status"),
+        sa.Index(None, "institution_id", "status"),
+        sa.Index(None, "status", "valid_until"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"))
+    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    holder_region: Mapped[str] = mapped_column(RegionCode)
+    target_group: Mapped[str | None] = mapped_column(sa.String(30))
+    face_value_fen: Mapped[int] = mapped_column(Fen)
+    status: Mapped[VoucherStatus] = mapped_column(str_enum(VoucherStatus, "voucher_status"))
+    issued_at: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    key_id: Mapped[str | None] = mapped_column(sa.String(40))
+    credential: Mapped[str | None] = mapped_column(sa.Text)
+    course_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("courses.id"))
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("institutions.id"))
+    redeemable_fen: Mapped[int | None] = mapped_column(Fen)
+    enrolled_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    certificate_no: Mapped[str | None] = mapped_column(sa.String(40))
+    certificate_level: Mapped[SkillLevel | None] = mapped_column(
+        str_enum(SkillLevel, "certificate_level")
+    )
+    closed_at: Mapped[datetime | None]  # settled, expired or revoked
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class ConsentCode(Base):
+    """A short-lived one-time code from the holder's e-SSC side, stored as a digest."""
+
+    __tablename__ = "consent_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
+    code_digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        # At most one live enrolment per voucher, whatever the concurrency.
+        sa.Index(
+            "uq_enrolments_voucher_active",
+            "voucher_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+        sa.Index(None, "person_id", "occupation_code", "skill_level"),
+        sa.Index(None, "institution_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"))
+    course_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("courses.id"))
+    institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
+    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    occupation_code: Mapped[str] = mapped_column(sa.String(12))
+    skill_level: Mapped[SkillLevel] = mapped_column(str_enum(SkillLevel, "enrolment_level"))
+    status: Mapped[EnrolmentStatus] = mapped_column(str_enum(EnrolmentStatus, "enrolment_status"))
+    redeemable_fen: Mapped[int] = mapped_column(Fen)
+    attended_minutes: Mapped[int] = mapped_column(default=0)
+    enrolled_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class AttendanceEvent(Base):
+    __tablename__ = "attendance_events"
+    __table_args__ = (
+        # A re-sent event (same enrolment, source and time) is the same event: re-runnable uploads.
+        sa.UniqueConstraint("enrolment_id", "source", "occurred_at"),
+        sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("enrolments.id"))
+    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    source: Mapped[AttendanceSource] = mapped_column(str_enum(AttendanceSource, "source"))
+    device_id: Mapped[str | None] = mapped_column(sa.String(64))
+    occurred_at: Mapped[datetime]
+    minutes: Mapped[int]
+    recorded_at: Mapped[datetime]
+
+
+class SettlementBatch(Base):
+    __tablename__ = "settlement_batches"
+    __table_args__ = (sa.UniqueConstraint("institution_id", "period_start", "period_end"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    status: Mapped[BatchStatus] = mapped_column(str_enum(BatchStatus, "batch_status"))
+    total_fen: Mapped[int] = mapped_column(Fen)
+    line_count: Mapped[int]
+    created_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(sa.String(60))
+    paid_at: Mapped[datetime | None]
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(60))
+
+
+class SettlementLine(Base):
+    __tablename__ = "settlement_lines"
+    __table_args__ = (
+        # A stage of a voucher is settled once: re-running a period creates nothing twice.
+        sa.UniqueConstraint("voucher_id", "stage_index"),
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("settlement_batches.id"), index=True)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"))
+    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    stage_index: Mapped[int]
+    evidence: Mapped[Evidence] = mapped_column(str_enum(Evidence, "evidence"))
+    amount_fen: Mapped[int] = mapped_column(Fen)
+
+
+class LedgerEntry(Base):
+    """One posting. Entries of a journal share ``journal_id`` and add up to zero."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        sa.Index(None, "region_code", "account"),
+        sa.Index(None, "scheme_id", "account"),
+        sa.Index(None, "voucher_id"),
+        sa.Index(None, "journal_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    journal_id: Mapped[uuid.UUID]
+    kind: Mapped[JournalKind] = mapped_column(str_enum(JournalKind, "journal_kind"))
+    reverses: Mapped[JournalKind | None] = mapped_column(str_enum(JournalKind, "reversed_kind"))
+    account: Mapped[Account] = mapped_column(str_enum(Account, "account"))
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    scheme_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("schemes.id"))
+    voucher_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("vouchers.id"))
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("institutions.id"))
+    settlement_batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("settlement_batches.id")
+    )
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """An append-only record of a state change or an administrator's action."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index(None, "entity_type", "entity_id"),
+        sa.Index(None, "region_code", "occurred_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime]
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    action: Mapped[str] = mapped_column(sa.String(60))
+    entity_type: Mapped[str] = mapped_column(sa.String(30))
+    entity_id: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
