@@ -203,4 +203,7 @@ def _course(row: Row, institutions: dict[str, Any], occupations: dict[str, str])
         "region_code": institution.region_code,
         "province_code": institution.province_code,
     }
-    return {**values, "content_digest": content_digest({**values, "institution_id": str(institution.id)})}
+    return {
+        **values,
+        "content_digest": content_digest({**values, "institution_id": str(institution.id)}),
+    }

@@ -128,7 +128,9 @@ def enrol(
         if course.end_date < local_date(now):
             reasons.append(f"the course ended on {course.end_date}")
         if reasons:
-            raise CourseNotUsable(f"course {course_code} cannot take this voucher: {'; '.join(reasons)}")
+            raise CourseNotUsable(
+                f"course {course_code} cannot take this voucher: {'; '.join(reasons)}"
+            )
         if rules.eligibility.once_per_occupation_level and uow.vouchers.has_trained_in(
             voucher.person_id, course.occupation_code, course.skill_level
         ):

@@ -27,7 +27,6 @@ from skillvoucher.domain.identity import mask_resident_id, parse_resident_id
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.people import CardStatus, TargetGroup, mask_to_groups
-from skillvoucher.domain.regions import province_code
 from skillvoucher.domain.schemes import (
     IssuanceMode,
     PersonFacts,
@@ -174,7 +173,9 @@ def issue_to_person(
         scheme = _active_scheme(uow, scheme_code)
         rules = rules_of(scheme.rules)
         if uow.vouchers.find(scheme.id, person.id) is not None:
-            raise AlreadyExists(f"{mask_resident_id(number)} already holds a voucher of {scheme_code}")
+            raise AlreadyExists(
+                f"{mask_resident_id(number)} already holds a voucher of {scheme_code}"
+            )
         facts = PersonFacts(
             birth_date=person.birth_date,
             household_region=person.household_region,
@@ -190,12 +191,18 @@ def issue_to_person(
             raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
         key = ctx.keys.ensure_active_key(scheme.region_code)
         rows = _voucher_rows(
-            scheme, rules, [(person.id, person.household_region, person.target_groups_mask)], key, now
+            scheme,
+            rules,
+            [(person.id, person.household_region, person.target_groups_mask)],
+            key,
+            now,
         )
         _write_issued(ctx, uow, scheme, rows, now)
         uow.commit()
     row = rows[0]
-    return IssuedVoucher(row["id"], scheme_code, row["face_value_fen"], row["valid_until"], row["credential"])
+    return IssuedVoucher(
+        row["id"], scheme_code, row["face_value_fen"], row["valid_until"], row["credential"]
+    )
 
 
 def eligible_count(ctx: AppContext, scheme_code: str) -> int:
@@ -210,7 +217,9 @@ def eligible_count(ctx: AppContext, scheme_code: str) -> int:
         condition = sa.and_(
             eligibility_condition(rules, today, _year_start(today)), not_yet_holding(scheme.id)
         )
-        return uow.session.scalar(sa.select(sa.func.count()).select_from(Person).where(condition)) or 0
+        return (
+            uow.session.scalar(sa.select(sa.func.count()).select_from(Person).where(condition)) or 0
+        )
 
 
 def push_issue(

@@ -34,8 +34,8 @@ def ledger_problems(ctx: AppContext) -> list[str]:
                     f"{scheme_buckets.get(scheme.id, 0)}"
                 )
         fund_buckets = ledger.fund_bucket_balances()
-        for account in ledger.fund_accounts():
-            if fund_buckets.get(account.region_code, 0) != account.available_fen:
-                problems.append(f"fund {account.region_code}: guard differs from ledger")
+        for fund in ledger.fund_accounts():
+            if fund_buckets.get(fund.region_code, 0) != fund.available_fen:
+                problems.append(f"fund {fund.region_code}: guard differs from ledger")
         problems += voucher_accounting(uow.session)
     return problems

@@ -39,7 +39,9 @@ def import_people(
     with ctx.unit_of_work() as uow:
         known_regions = uow.regions.existing_codes()
     seen: dict[str, int] = {}
-    for chunk in chunked(_validated(ctx, rows, known_regions, seen, report), ctx.settings.chunk_size):
+    for chunk in chunked(
+        _validated(ctx, rows, known_regions, seen, report), ctx.settings.chunk_size
+    ):
         now = ctx.clock()
         for row in chunk:
             row.update(id=new_id(), created_at=now, updated_at=now)

@@ -108,7 +108,9 @@ def _launch(ctx: AppContext, uow: UnitOfWork, scheme: Scheme) -> None:
     """Allocate the whole budget from the region's fund: a scheme never promises unfunded money."""
     now = ctx.clock()
     uow.ledger.post(
-        Movement(JournalKind.ALLOCATION, scheme.budget_fen, scheme.region_code, scheme_id=scheme.id),
+        Movement(
+            JournalKind.ALLOCATION, scheme.budget_fen, scheme.region_code, scheme_id=scheme.id
+        ),
         now,
     )
     scheme.status = SchemeStatus.ACTIVE
@@ -117,7 +119,9 @@ def _launch(ctx: AppContext, uow: UnitOfWork, scheme: Scheme) -> None:
     _audit(ctx, uow, scheme, "scheme.launched", {"allocated_fen": scheme.budget_fen})
 
 
-def _audit(ctx: AppContext, uow: UnitOfWork, scheme: Scheme, action: str, payload: dict[str, int]) -> None:
+def _audit(
+    ctx: AppContext, uow: UnitOfWork, scheme: Scheme, action: str, payload: dict[str, int]
+) -> None:
     uow.audit.record(
         at=ctx.clock(),
         actor=ctx.actor,

@@ -138,7 +138,9 @@ def _settle_institution(
             completed = c.completed_at is not None and c.completed_at <= until
             progress = Progress(
                 enrolled=True,
-                attendance_percent=attendance_percent(minutes.get(c.enrolment_id, 0), c.course_hours),
+                attendance_percent=attendance_percent(
+                    minutes.get(c.enrolment_id, 0), c.course_hours
+                ),
                 completed=completed,
                 certified=completed and c.certificate_no is not None,
             )
@@ -228,7 +230,11 @@ def _close_finished(ctx: AppContext, uow: UnitOfWork, finished: list[SettlementC
         if left > 0:
             releases.append(
                 Movement(
-                    JournalKind.RELEASE, left, c.region_code, scheme_id=c.scheme_id, voucher_id=c.voucher_id
+                    JournalKind.RELEASE,
+                    left,
+                    c.region_code,
+                    scheme_id=c.scheme_id,
+                    voucher_id=c.voucher_id,
                 )
             )
         uow.audit.record(
@@ -394,7 +400,9 @@ def reconcile(ctx: AppContext) -> list[ReconciliationRow]:
             (b, JournalKind(k)): int(s)
             for b, k, s in session.execute(
                 sa.select(
-                    LedgerEntry.settlement_batch_id, LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen)
+                    LedgerEntry.settlement_batch_id,
+                    LedgerEntry.kind,
+                    sa.func.sum(LedgerEntry.amount_fen),
                 )
                 .where(
                     LedgerEntry.settlement_batch_id.is_not(None),

@@ -38,7 +38,9 @@ def read_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, Row]]:
     return _as_dicts(columns, rows)
 
 
-def _as_dicts(columns: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, Row]]:
+def _as_dicts(
+    columns: list[str], rows: Iterator[tuple[int, list[str]]]
+) -> Iterator[tuple[int, Row]]:
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue
@@ -65,7 +67,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a broken file  # noqa: BLE001
+    except Exception as error:  # openpyxl raises many kinds for a broken file
         raise InvalidInput(f"{path.name} is not a readable XLSX file: {error}") from None
     try:
         sheet = workbook.worksheets[0]
@@ -79,7 +81,9 @@ def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

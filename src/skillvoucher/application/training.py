@@ -46,7 +46,9 @@ def record_attendance(
         if voucher is None:
             raise NotFound(f"voucher {voucher_id} is not known")
         if voucher.status not in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
-            raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}, not in training")
+            raise VoucherNotUsable(
+                f"voucher {voucher_id} is {voucher.status.value}, not in training"
+            )
         enrolment = uow.vouchers.active_enrolment(voucher_id)
         assert enrolment is not None  # an enrolled voucher has one, by construction
         if occurred_at < enrolment.enrolled_at:
@@ -106,11 +108,17 @@ def record_completion(
         voucher = uow.vouchers.get(voucher_id)
         if voucher is None:
             raise NotFound(f"voucher {voucher_id} is not known")
-        cert = {"certificate_no": certificate_no.strip(), "certificate_level": certificate_level} if certificate_no else {}
+        cert = (
+            {"certificate_no": certificate_no.strip(), "certificate_level": certificate_level}
+            if certificate_no
+            else {}
+        )
         if voucher.status is VoucherStatus.COMPLETED:
             if not cert or voucher.certificate_no is not None:
                 raise IllegalTransition(f"voucher {voucher_id} is already completed")
-            uow.vouchers.transition(voucher_id, [VoucherStatus.COMPLETED], VoucherStatus.COMPLETED, **cert)
+            uow.vouchers.transition(
+                voucher_id, [VoucherStatus.COMPLETED], VoucherStatus.COMPLETED, **cert
+            )
             action = "voucher.certified"
         else:
             target = next_status(voucher.status, VoucherEvent.COMPLETE)

@@ -40,8 +40,10 @@ from joserfc.jwk import OKPKey
 
 from skillvoucher.domain.errors import InvalidInput, InvalidRegionCode
 
-# RFC 9864's fully-specified name for EdDSA over Ed25519. The older polymorphic "EdDSA" is
-# deprecated by that RFC (joserfc warns on it); verifiers still accept it, see ACCEPTED_JWS_ALGS.
+# We sign with RFC 9864's fully-specified name for EdDSA over Ed25519: that RFC deprecates the
+# polymorphic "EdDSA" (joserfc warns on it). Verification still accepts "EdDSA" so tokens and
+# JWKS from tools that use the older name keep working; our keys are all Ed25519, so both
+# names denote the same algorithm and accepting the pair opens no algorithm confusion.
 JWS_ALG = "Ed25519"
 ACCEPTED_JWS_ALGS = frozenset({JWS_ALG, "EdDSA"})
 

@@ -136,7 +136,7 @@ def verify_voucher(
     kid = _checked_kid(compact.headers())
     public_key = public_keys.get(kid)
     if public_key is None:
-        raise UnknownSigningKey(f"voucher is signed with key {kid}, which is not known here")
+        raise UnknownSigningKey(f"voucher is signed with key {_brief(kid)}, not known here")
     # The signature is checked with cryptography directly rather than through
     # jws.validate_compact: the header has already been held to this profile (one alg, one key
     # type), and skipping joserfc's per-call key wrapping keeps verification close to the raw
@@ -155,8 +155,9 @@ def verify_voucher(
         raise CredentialNotYetValid(
             f"voucher {claims.voucher_id} is valid from {claims.valid_from:%Y-%m-%d %H:%M:%S} UTC"
         )
-    # valid_until is inclusive, so exp == now is still valid. RFC 7519 verifiers treat exp as
-    # exclusive; they reject a voucher one second earlier, which is the safe direction.
+    # valid_until is inclusive (as everywhere in skillvoucher), so now == exp is still valid.
+    # A plain RFC 7519 verifier treats exp as exclusive and refuses from that very second:
+    # stricter by one instant, the safe direction.
     if now > claims.valid_until:
         raise CredentialExpired(
             f"voucher {claims.voucher_id} expired at {claims.valid_until:%Y-%m-%d %H:%M:%S} UTC"

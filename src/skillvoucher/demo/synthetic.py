@@ -238,6 +238,8 @@ _SLOTS = _DISTRICTS * _SEQUENCES_PER_SEX
 # Multiplier coprime to _SLOTS (6000 = 2^4 * 3 * 5^3), so k -> k * _SLOT_STRIDE mod _SLOTS
 # visits every slot once while consecutive people land in unrelated districts.
 _SLOT_STRIDE = 2473
+# Shifts where each (prefix, sex, day) starts, so first-comers are not all in district 01.
+_SLOT_SHIFT = 7919
 # Odd and not a multiple of 5, hence coprime to 10^8: i -> i * _MOBILE_STRIDE mod 10^8 is a
 # permutation, which makes the mobile numbers of one call unique without remembering them.
 _MOBILE_STRIDE = 73_939_133
@@ -260,22 +262,30 @@ def generate_people(
     """Yield ``count`` people aged 16-64 on ``today``, living in ``city_codes`` (equally likely;
     repeat a code to weight it) and employed, if at all, by credit codes from ``employers``.
 
-    Resident IDs and mobile numbers are unique within one call. ID numbers start with the
-    city's first four digits and a district ``01``-``12``. Each person has 0-3 target groups,
-    consistent with their age, sex and employment (see ``_target_groups``).
+    Resident IDs and mobile numbers are unique within one call (of up to 10^8 people). ID
+    numbers start with the city's first four digits and a district ``01``-``12``. Each person
+    has 0-3 target groups, consistent with their age, sex and employment (see
+    ``_target_groups``). Bad arguments raise at the call, not at the first person.
     """
-    if count < 0:
-        raise InvalidInput("count must not be negative")
+    if not 0 <= count <= _MOBILE_SUFFIXES:
+        raise InvalidInput(f"count must be between 0 and {_MOBILE_SUFFIXES}")
     if not city_codes:
         raise InvalidInput("at least one city code is needed")
     cities = [validate_region_code(code) for code in city_codes]
+    return _people(rng, count, cities, employers, today)
+
+
+def _people(
+    rng: Random, count: int, cities: list[str], employers: Sequence[str], today: date
+) -> Iterator[SyntheticPerson]:
     prefixes = sorted({code[:4] for code in cities})
     prefix_index = {prefix: i for i, prefix in enumerate(prefixes)}
 
     oldest = _years_before(today, MAX_AGE + 1) + timedelta(days=1)
     days = (today - oldest).days + 1
     birth_digits = [_birth_digits(oldest + timedelta(days=n)) for n in range(days)]
-    # Day offsets (from `oldest`) of the first birthday giving each age, youngest age last.
+    # For each age from MIN_AGE up: the first and last day offset (from `oldest`) of the birth
+    # dates that make someone exactly that age on `today`.
     age_windows = [
         (
             (_years_before(today, age + 1) - oldest).days + 1,
@@ -299,7 +309,7 @@ def generate_people(
         if slot_number >= _SLOTS:
             raise InvalidInput("too many people for one city, sex and birth date")
         taken[key] = slot_number + 1
-        slot = (slot_number * _SLOT_STRIDE + key * 7919) % _SLOTS
+        slot = (slot_number * _SLOT_STRIDE + key * _SLOT_SHIFT) % _SLOTS
         district, half_sequence = divmod(slot, _SEQUENCES_PER_SEX)
         resident_id = _resident_id(
             f"{city[:4]}{district + 1:02d}", birth_digits[day], half_sequence * 2 + male

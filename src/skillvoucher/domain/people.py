@@ -42,7 +42,9 @@ TARGET_GROUP_LABELS_ZH: dict[TargetGroup, str] = {
 }
 
 
-def groups_to_mask(groups: frozenset[TargetGroup] | set[TargetGroup] | tuple[TargetGroup, ...]) -> int:
+def groups_to_mask(
+    groups: frozenset[TargetGroup] | set[TargetGroup] | tuple[TargetGroup, ...],
+) -> int:
     mask = 0
     for group in groups:
         mask |= group.bit

@@ -162,7 +162,11 @@ def ineligibility_reasons(
 
 def qualifying_group(rules: SchemeRules, person: PersonFacts) -> TargetGroup | None:
     """The target group under which a person qualified (for statistics by group)."""
-    candidates = person.groups & rules.eligibility.target_groups if rules.eligibility.target_groups else person.groups
+    candidates = (
+        person.groups & rules.eligibility.target_groups
+        if rules.eligibility.target_groups
+        else person.groups
+    )
     ordered = [g for g in TargetGroup if g in candidates]
     return ordered[0] if ordered else None
 

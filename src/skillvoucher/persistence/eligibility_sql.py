@@ -36,9 +36,7 @@ def eligibility_condition(
     elig = rules.eligibility
     clauses: list[sa.ColumnElement[bool]] = [Person.card_status == CardStatus.ACTIVE]
     scopes = elig.household_regions or (rules.region_code,)
-    clauses.append(
-        sa.or_(*[Person.household_region.startswith(_region_prefix(s)) for s in scopes])
-    )
+    clauses.append(sa.or_(*[Person.household_region.startswith(_region_prefix(s)) for s in scopes]))
     if elig.target_groups:
         wanted = groups_to_mask(elig.target_groups)
         clauses.append(Person.target_groups_mask.op("&")(wanted) != 0)

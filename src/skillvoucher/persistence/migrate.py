@@ -45,3 +45,13 @@ def require_current(engine: Engine) -> None:
         raise DatabaseNotReady(
             "the database schema is not up to date: run `skillvoucher db upgrade` first"
         )
+
+
+def reset(engine: Engine) -> None:
+    """Drop every table and migrate again: only the demo's explicit ``--reset`` does this."""
+    from skillvoucher.persistence.tables import Base
+
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine)

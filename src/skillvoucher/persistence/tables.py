@@ -12,8 +12,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
-from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.identity import Sex
+from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.people import CardStatus
 from skillvoucher.domain.regions import RegionLevel
 from skillvoucher.domain.schemes import IssuanceMode, SchemeStatus, SchemeType
@@ -36,7 +36,8 @@ Fen = sa.BigInteger()
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime(), uuid.UUID: sa.Uuid()}
+    # SQLAlchemy reads this class attribute itself; it is configuration, never mutated.
+    type_annotation_map = {datetime: UtcDateTime(), uuid.UUID: sa.Uuid()}  # noqa: RUF012
 
 
 class Region(Base):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.catalogue import ApprovalStatus
-from skillvoucher.persistence.repositories.dialect import upsert_insert
+from skillvoucher.persistence.repositories.dialect import plain_update
 from skillvoucher.persistence.tables import Course, Institution
 
 
@@ -46,7 +46,7 @@ class CatalogueRepository:
             elif stored[row_key] != row["content_digest"]:
                 values = {k: v for k, v in row.items() if k not in (*key, "id", "created_at")}
                 self._session.execute(
-                    sa.update(table)
+                    plain_update(table)
                     .where(*[c == row[k] for c, k in zip(key_cols, key, strict=True)])
                     .values(values)
                 )
@@ -80,7 +80,7 @@ class CatalogueRepository:
     def take_seat(self, course_id: uuid.UUID) -> bool:
         """Claim one seat if the course has room; a conditional UPDATE, safe under races."""
         result = self._session.execute(
-            sa.update(Course)
+            plain_update(Course)
             .where(Course.id == course_id, Course.enrolled_count < Course.capacity)
             .values(enrolled_count=Course.enrolled_count + 1)
         )
@@ -88,7 +88,7 @@ class CatalogueRepository:
 
     def free_seat(self, course_id: uuid.UUID) -> None:
         self._session.execute(
-            sa.update(Course)
+            plain_update(Course)
             .where(Course.id == course_id, Course.enrolled_count > 0)
             .values(enrolled_count=Course.enrolled_count - 1)
         )

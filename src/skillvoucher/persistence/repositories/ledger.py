@@ -20,6 +20,7 @@ from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
+from skillvoucher.persistence.repositories.dialect import plain_update
 from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Scheme
 
 Journal = Movement | Reversal
@@ -77,7 +78,7 @@ class LedgerRepository:
 
     def _move_fund(self, region_code: str, delta: int) -> None:
         result = self._session.execute(
-            sa.update(FundAccount)
+            plain_update(FundAccount)
             .where(
                 FundAccount.region_code == region_code,
                 FundAccount.available_fen + delta >= 0,
@@ -91,7 +92,7 @@ class LedgerRepository:
 
     def _move_scheme(self, scheme_id: uuid.UUID, delta: int) -> None:
         result = self._session.execute(
-            sa.update(Scheme)
+            plain_update(Scheme)
             .where(Scheme.id == scheme_id, Scheme.available_fen + delta >= 0)
             .values(available_fen=Scheme.available_fen + delta)
         )
@@ -174,7 +175,8 @@ class LedgerRepository:
             .group_by(LedgerEntry.voucher_id, LedgerEntry.account)
             .having(total < 0)
         )
-        return [(v, Account(a), int(t)) for v, a, t in self._session.execute(stmt).tuples()]
+        rows = self._session.execute(stmt).tuples()
+        return [(v, Account(a), int(t)) for v, a, t in rows if v is not None]
 
     def kind_totals(self) -> dict[JournalKind, int]:
         """Total moved by each journal kind (the positive side of its postings)."""

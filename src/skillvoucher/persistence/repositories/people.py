@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from skillvoucher.domain.schemes import HolderHistory
 from skillvoucher.domain.vouchers import OPEN_STATUSES, VoucherStatus
-from skillvoucher.persistence.repositories.dialect import upsert_insert
+from skillvoucher.persistence.repositories.dialect import plain_update, upsert_insert
 from skillvoucher.persistence.tables import Person, Voucher
 
 _UPDATABLE = (
@@ -53,7 +53,9 @@ class PeopleRepository:
         )
         fresh = [r for r in rows if r["id_digest"] not in known]
         changed = [
-            r for r in rows if r["id_digest"] in known and known[r["id_digest"]] != r["content_digest"]
+            r
+            for r in rows
+            if r["id_digest"] in known and known[r["id_digest"]] != r["content_digest"]
         ]
         if fresh:
             stmt = upsert_insert(self._session, Person).on_conflict_do_nothing(
@@ -62,7 +64,7 @@ class PeopleRepository:
             self._session.execute(stmt, fresh)
         for row in changed:
             self._session.execute(
-                sa.update(Person)
+                plain_update(Person)
                 .where(Person.id_digest == row["id_digest"])
                 .values({k: row[k] for k in _UPDATABLE})
             )

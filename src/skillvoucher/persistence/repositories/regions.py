@@ -16,7 +16,9 @@ class RegionRepository:
 
     def upsert_many(self, regions: Iterable[RegionFacts]) -> int:
         """Insert or rename regions; parents first so the foreign key holds. Returns rows seen."""
-        ordered = sorted(regions, key=lambda r: (r.level != "province", r.level == "county", r.code))
+        ordered = sorted(
+            regions, key=lambda r: (r.level != "province", r.level == "county", r.code)
+        )
         if not ordered:
             return 0
         stmt = upsert_insert(self._session, Region)

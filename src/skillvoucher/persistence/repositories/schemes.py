@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.schemes import SchemeStatus
+from skillvoucher.persistence.repositories.dialect import plain_update
 from skillvoucher.persistence.tables import Scheme
 
 
@@ -41,7 +42,7 @@ class SchemeRepository:
         take = min(wanted, max(int(remaining or 0), 0))
         while take > 0:
             result = self._session.execute(
-                sa.update(Scheme)
+                plain_update(Scheme)
                 .where(
                     Scheme.id == scheme_id,
                     Scheme.status == SchemeStatus.ACTIVE,
@@ -59,4 +60,6 @@ class SchemeRepository:
         return 0
 
     def set_status(self, scheme_id: uuid.UUID, status: SchemeStatus) -> None:
-        self._session.execute(sa.update(Scheme).where(Scheme.id == scheme_id).values(status=status))
+        self._session.execute(
+            plain_update(Scheme).where(Scheme.id == scheme_id).values(status=status)
+        )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from skillvoucher.domain.settlement import BatchStatus
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.repositories.dialect import plain_update
 from skillvoucher.persistence.tables import (
     Course,
     Enrolment,
@@ -129,7 +130,7 @@ class SettlementRepository:
         self, batch_id: uuid.UUID, from_status: BatchStatus, to: BatchStatus, **values: Any
     ) -> bool:
         result = self._session.execute(
-            sa.update(SettlementBatch)
+            plain_update(SettlementBatch)
             .where(SettlementBatch.id == batch_id, SettlementBatch.status == from_status)
             .values(status=to, **values)
         )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.repositories.dialect import upsert_insert
+from skillvoucher.persistence.repositories.dialect import plain_update, upsert_insert
 from skillvoucher.persistence.tables import (
     AttendanceEvent,
     ConsentCode,
@@ -54,7 +54,7 @@ class VoucherRepository:
         wins, on SQLite and on PostgreSQL alike. Bumps ``version`` for optimistic readers.
         """
         result = self._session.execute(
-            sa.update(Voucher)
+            plain_update(Voucher)
             .where(Voucher.id == voucher_id, Voucher.status.in_(from_statuses))
             .values(status=to, version=Voucher.version + 1, **values)
         )
@@ -71,7 +71,7 @@ class VoucherRepository:
 
     def set_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> None:
         self._session.execute(
-            sa.update(Voucher)
+            plain_update(Voucher)
             .where(Voucher.id == voucher_id)
             .values(key_id=key_id, credential=credential)
         )
@@ -94,7 +94,7 @@ class VoucherRepository:
         if candidate is None:
             return False
         result = self._session.execute(
-            sa.update(ConsentCode)
+            plain_update(ConsentCode)
             .where(ConsentCode.id == candidate, ConsentCode.used_at.is_(None))
             .values(used_at=now)
         )
@@ -125,7 +125,7 @@ class VoucherRepository:
 
     def cancel_enrolment(self, enrolment_id: uuid.UUID, at: datetime) -> None:
         self._session.execute(
-            sa.update(Enrolment)
+            plain_update(Enrolment)
             .where(Enrolment.id == enrolment_id)
             .values(status=EnrolmentStatus.CANCELLED, ended_at=at)
         )
@@ -148,13 +148,15 @@ class VoucherRepository:
         if self._session.execute(stmt).first() is None:
             return False
         self._session.execute(
-            sa.update(Enrolment)
+            plain_update(Enrolment)
             .where(Enrolment.id == row["enrolment_id"])
             .values(attended_minutes=Enrolment.attended_minutes + row["minutes"])
         )
         return True
 
-    def attended_minutes_until(self, enrolment_ids: Sequence[uuid.UUID], until: datetime) -> dict[uuid.UUID, int]:
+    def attended_minutes_until(
+        self, enrolment_ids: Sequence[uuid.UUID], until: datetime
+    ) -> dict[uuid.UUID, int]:
         if not enrolment_ids:
             return {}
         stmt = (
@@ -166,3 +168,15 @@ class VoucherRepository:
             .group_by(AttendanceEvent.enrolment_id)
         )
         return {e: int(m) for e, m in self._session.execute(stmt).tuples()}
+
+    def holders_by_status(
+        self, status: VoucherStatus, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """(voucher, scheme, holder's region) of vouchers in ``status``, oldest first."""
+        stmt = (
+            sa.select(Voucher.id, Voucher.scheme_id, Voucher.holder_region)
+            .where(Voucher.status == status)
+            .order_by(Voucher.id)
+            .limit(limit)
+        )
+        return list(self._session.execute(stmt).tuples())

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install skillvoucher with its test tools in .venv, then lint, type-check and run every test
+# on SQLite and on the PostgreSQL server named by SKILLVOUCHER_TEST_POSTGRES_URL
+# (default postgresql+psycopg://postgres@127.0.0.1:5432/test). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+
+.venv/bin/ruff check src tests
+.venv/bin/mypy
+mkdir -p test-artifacts
+.venv/bin/pytest --junitxml=test-artifacts/junit.xml "$@"

@@ -1,0 +1,1 @@
+"""The ``skillvoucher`` command line: thin Typer commands over ``skillvoucher.application``."""

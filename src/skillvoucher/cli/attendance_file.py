@@ -1,0 +1,73 @@
+"""Record a file of attendance events, each row its own transaction.
+
+``application/`` records one event at a time; reading a file of them is done here until it
+offers a file import of its own. Re-running a file is harmless: an event recorded before is
+ignored by ``record_attendance`` and counted as a duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.imports import ProgressCallback
+from skillvoucher.application.tabular import Row, read_rows
+from skillvoucher.application.training import record_attendance
+from skillvoucher.domain.attendance import AttendanceSource
+from skillvoucher.domain.errors import DomainError, InvalidInput
+from skillvoucher.domain.row_problems import RowProblem
+
+ATTENDANCE_COLUMNS = ("voucher_id", "source", "minutes", "occurred_at")
+"""Required; ``device_id`` is optional."""
+
+
+@dataclass
+class AttendanceFileReport:
+    recorded: int = 0
+    duplicates: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+def record_attendance_file(
+    ctx: AppContext, path: Path, progress: ProgressCallback | None = None
+) -> AttendanceFileReport:
+    report = AttendanceFileReport()
+    for done, (line, row) in enumerate(read_rows(path, ATTENDANCE_COLUMNS), start=1):
+        try:
+            receipt = record_attendance(ctx, *_event(row))
+        except DomainError as error:
+            report.problems.append(RowProblem(line, error.message, row.get("voucher_id")))
+        else:
+            if receipt.recorded:
+                report.recorded += 1
+            else:
+                report.duplicates += 1
+        if progress is not None:
+            progress(done)
+    return report
+
+
+def _event(row: Row) -> tuple[uuid.UUID, AttendanceSource, datetime, int, str | None]:
+    try:
+        voucher_id = uuid.UUID(row["voucher_id"])
+    except ValueError:
+        raise InvalidInput(f"voucher_id {row['voucher_id']!r} is not a voucher id") from None
+    try:
+        source = AttendanceSource(row["source"])
+    except ValueError:
+        allowed = ", ".join(AttendanceSource)
+        raise InvalidInput(f"source must be one of {allowed}, not {row['source']!r}") from None
+    try:
+        minutes = int(row["minutes"])
+    except ValueError:
+        raise InvalidInput(f"minutes must be a whole number, not {row['minutes']!r}") from None
+    try:
+        occurred_at = datetime.fromisoformat(row["occurred_at"])
+    except ValueError:
+        raise InvalidInput(
+            f"occurred_at {row['occurred_at']!r} is not a time like 2026-12-01T09:00+08:00"
+        ) from None
+    return voucher_id, source, occurred_at, minutes, row.get("device_id") or None

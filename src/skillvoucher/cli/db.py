@@ -1,0 +1,48 @@
+"""``skillvoucher db``: bring the schema up to date, and say where the database stands."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.engine import make_url
+
+from skillvoucher.application.regions_import import load_builtin_regions
+from skillvoucher.cli.context import open_app
+from skillvoucher.cli.errors import EXIT_FAILED
+from skillvoucher.cli.output import details, stdout
+from skillvoucher.persistence import migrate
+
+app = typer.Typer(help="Database schema: upgrade and status.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Apply every pending migration, then load the built-in regions (safe to re-run)."""
+    with open_app(check_schema=False) as ctx:
+        migrate.upgrade(ctx.engine)
+        regions = load_builtin_regions(ctx)
+        revision = migrate.current_revision(ctx.engine)
+    stdout().print(f"database at revision {revision}; {regions} built-in regions loaded")
+
+
+@app.command("status")
+def status() -> None:
+    """Show the database, its schema revision and the key directory; exit 1 if an upgrade is due."""
+    with open_app(check_schema=False) as ctx:
+        current = migrate.current_revision(ctx.engine)
+        head = migrate.head_revision()
+        url = make_url(ctx.settings.resolved_database_url).render_as_string(hide_password=True)
+        key_dir = ctx.settings.resolved_key_dir
+    up_to_date = current == head
+    stdout().print(
+        details(
+            [
+                ("database", url),
+                ("revision", current or "none (empty database)"),
+                ("latest", head or "-"),
+                ("schema", "up to date" if up_to_date else "behind: run `skillvoucher db upgrade`"),
+                ("keys", str(key_dir)),
+            ]
+        )
+    )
+    if not up_to_date:
+        raise typer.Exit(EXIT_FAILED)

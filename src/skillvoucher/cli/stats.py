@@ -1,0 +1,84 @@
+"""`skillvoucher stats`: figures as bar charts in the terminal, or JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.columns import Columns
+
+from skillvoucher.application.statistics import Statistics, compute_statistics, utilisation
+from skillvoucher.cli.charts import issued_used_chart
+from skillvoucher.cli.context import open_app
+from skillvoucher.cli.output import details, stdout, yuan
+from skillvoucher.domain.people import TARGET_GROUP_LABELS_ZH, TargetGroup
+
+
+def stats_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of charts.")] = False,
+) -> None:
+    """Issued, used, completed, certified and settled vouchers, amounts and utilisation."""
+    with open_app() as ctx:
+        statistics = compute_statistics(ctx)
+    if as_json:
+        typer.echo(json.dumps(statistics.as_json(), ensure_ascii=False, indent=2))
+        return
+    print_statistics(statistics)
+
+
+def _group_label(key: str) -> str:
+    try:
+        return TARGET_GROUP_LABELS_ZH[TargetGroup(key)]
+    except ValueError:
+        return key
+
+
+def print_statistics(statistics: Statistics) -> None:
+    console = stdout()
+    t, amounts = statistics.totals, statistics.amounts
+    console.print(
+        Columns(
+            [
+                details(
+                    [
+                        ("vouchers issued", f"{t.issued:,}"),
+                        ("claimed or applied for", f"{t.claimed:,}"),
+                        ("used (enrolled)", f"{t.used:,}"),
+                        ("utilisation", f"{utilisation(t):.2%}"),
+                        ("completed", f"{t.completed:,}"),
+                        ("certified", f"{t.certified:,}"),
+                        ("settled", f"{t.settled:,}"),
+                        ("expired / revoked", f"{t.expired:,} / {t.revoked:,}"),
+                    ]
+                ),
+                details(
+                    [
+                        ("face value issued", yuan(amounts["amount_issued_fen"])),
+                        ("committed now", yuan(amounts["amount_committed_fen"])),
+                        ("payable", yuan(amounts["amount_payable_fen"])),
+                        ("paid to institutions", yuan(amounts["amount_paid_fen"])),
+                        ("released to schemes", yuan(amounts["amount_released_fen"])),
+                        ("fund deposits", yuan(amounts["fund_deposited_fen"])),
+                    ]
+                ),
+            ],
+            padding=(0, 6),
+        )
+    )
+    by = statistics.breakdowns
+    console.print()
+    console.print(
+        issued_used_chart(
+            "By city of the holder", [(r.label, r.issued, r.used) for r in by["region"]]
+        )
+    )
+    console.print()
+    console.print(
+        issued_used_chart(
+            "By target group",
+            [(_group_label(r.key), r.issued, r.used) for r in by["target_group"]],
+        )
+    )
+    console.print()
+    console.print(issued_used_chart("By scheme", [(r.key, r.issued, r.used) for r in by["scheme"]]))

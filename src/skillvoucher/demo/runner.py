@@ -1,0 +1,327 @@
+"""`skillvoucher demo`: a pilot modelled on Shanxi, run through the real use cases.
+
+A demo clock starts on 2 March and moves through the training year: schemes launch, vouchers
+are pushed, claimed and requested by enterprises; holders enrol, attend and certify;
+institutions are settled and paid; unused vouchers expire. Everything goes through the same
+application functions as the CLI, so the demo is also an end-to-end check of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any, Protocol
+
+from skillvoucher.application import (
+    catalogue_import,
+    enrolment,
+    funds,
+    issuance,
+    ledger_checks,
+    lifecycle,
+    registry_import,
+    schemes,
+    settlement,
+    training,
+)
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.regions_import import load_builtin_regions
+from skillvoucher.application.scheme_files import parse_scheme_document
+from skillvoucher.demo.files import write_catalogue, write_people
+from skillvoucher.demo.scales import Scale
+from skillvoucher.demo.schemes import demo_schemes
+from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code, generate_people
+from skillvoucher.domain.attendance import AttendanceSource
+from skillvoucher.domain.catalogue import SkillLevel
+from skillvoucher.domain.errors import CourseNotUsable, DomainError, QuotaExhausted
+from skillvoucher.domain.occupations import builtin_occupations
+from skillvoucher.domain.regions import RegionLevel, builtin_regions
+from skillvoucher.domain.vouchers import VoucherStatus
+from skillvoucher.persistence import migrate
+
+Advance = Callable[[int], None]
+
+
+class Reporter(Protocol):
+    def stage(self, description: str, total: int | None) -> Advance: ...
+
+
+@dataclass
+class DemoOutcome:
+    counts: dict[str, int] = field(default_factory=dict)
+    payment_file: Path | None = None
+    ledger_problems: list[str] = field(default_factory=list)
+
+
+class DemoClock:
+    """The demo's 'now': starts on 2 March of the demo year and only moves forward."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def move_to(self, moment: datetime) -> None:
+        self.now = max(self.now, moment)
+
+
+def _cst(year: int, month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(year, month, day, hour - 8, tzinfo=UTC)
+
+
+def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026) -> DemoOutcome:
+    year = 2026
+    clock = DemoClock(_cst(year, 3, 2))
+    ctx.clock = clock
+    ctx.actor = "demo"
+    rng = Random(seed)
+    outcome = DemoOutcome()
+    folder = ctx.settings.data_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    migrate.upgrade(ctx.engine)
+    load_builtin_regions(ctx)
+    cities = [
+        (r.code, r.name)
+        for r in builtin_regions()
+        if r.level is RegionLevel.CITY and r.code.startswith("14")
+    ]
+    occupations = builtin_occupations()
+
+    advance = reporter.stage("Writing the catalogue and the registry", 3)
+    write_catalogue(
+        rng,
+        folder / "institutions.csv",
+        folder / "courses.csv",
+        cities,
+        scale.institutions_per_city,
+        occupations,
+        year,
+    )
+    employers = [
+        generate_credit_code(rng, code, "enterprise")
+        for code, _ in cities
+        for _ in range(scale.enterprises // len(cities) + 1)
+    ]
+    people = list(
+        generate_people(rng, scale.people, [c for c, _ in cities], employers, date(year, 3, 1))
+    )
+    write_people(folder / "people.csv", people)
+    advance(3)
+
+    advance = reporter.stage("Importing institutions, courses and people", scale.people)
+    catalogue_import.import_institutions(ctx, folder / "institutions.csv")
+    catalogue_import.import_courses(ctx, folder / "courses.csv")
+    registry_import.import_people(ctx, folder / "people.csv", progress=advance)
+
+    docs = demo_schemes(scale, year)
+    for region, docs_budget in _budgets(docs).items():
+        funds.deposit(
+            ctx, region, docs_budget + docs_budget // 10, f"{year} 年职业技能提升专账拨付"
+        )
+    for doc in docs:
+        schemes.create_scheme(ctx, parse_scheme_document(doc))
+    target, graduate, enterprise = (d["code"] for d in docs)
+
+    total = min(issuance.eligible_count(ctx, target), scale.target_quota)
+    advance = reporter.stage("Pushing target-group vouchers", total)
+    issuance.push_issue(ctx, target, progress=lambda done, _total: advance(done))
+
+    outcome.counts.update(_claims(ctx, reporter, rng, people, graduate, scale))
+    outcome.counts.update(_enterprise_requests(ctx, rng, people, enterprise, scale))
+
+    clock.move_to(_cst(year, 3, 20))
+    enrolled = _enrol_some(ctx, reporter, rng, scale)
+    outcome.counts["enrolled"] = len(enrolled)
+    _attend(ctx, reporter, rng, clock, enrolled, scale, year)
+
+    clock.move_to(_cst(year, 6, 20))
+    outcome.counts.update(_complete(ctx, reporter, rng, enrolled))
+
+    clock.move_to(_cst(year, 7, 3))
+    outcome.payment_file = _settle_and_pay(
+        ctx, reporter, date(year, 3, 1), date(year, 6, 30), folder / "payments-h1.csv"
+    )
+    clock.move_to(_cst(year, 9, 15))
+    advance = reporter.stage("Expiring unused vouchers", None)
+    outcome.counts["expired"] = lifecycle.expire_vouchers(ctx, progress=advance)
+    clock.move_to(_cst(year, 10, 8))
+    _settle_and_pay(ctx, reporter, date(year, 7, 1), date(year, 9, 30), folder / "payments-q3.csv")
+    outcome.ledger_problems = ledger_checks.ledger_problems(ctx)
+    return outcome
+
+
+def _budgets(docs: list[dict[str, Any]]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for doc in docs:
+        totals[doc["region"]] += doc["budget_fen"]
+    return totals
+
+
+def _claims(
+    ctx: AppContext,
+    reporter: Reporter,
+    rng: Random,
+    people: list[SyntheticPerson],
+    scheme_code: str,
+    scale: Scale,
+) -> dict[str, int]:
+    """Graduates in Taiyuan rush for a first-come quota; the late ones are told it is gone."""
+    graduates = [
+        p
+        for p in people
+        if p.household_region == "140100"
+        and {"college_graduate", "unemployed_graduate"} & set(p.target_groups)
+    ]
+    rng.shuffle(graduates)
+    claimants = graduates[: scale.graduate_claimants]
+    advance = reporter.stage("First-come claims for graduates", len(claimants))
+    won = exhausted = refused = 0
+    for n, person in enumerate(claimants, start=1):
+        try:
+            issuance.issue_to_person(ctx, scheme_code, person.resident_id)
+            won += 1
+        except QuotaExhausted:
+            exhausted += 1
+        except DomainError:
+            refused += 1
+        advance(n)
+    return {"claims_won": won, "claims_quota_exhausted": exhausted, "claims_refused": refused}
+
+
+def _enterprise_requests(
+    ctx: AppContext, rng: Random, people: list[SyntheticPerson], scheme_code: str, scale: Scale
+) -> dict[str, int]:
+    by_employer: dict[str, list[SyntheticPerson]] = defaultdict(list)
+    for p in people:
+        if p.employer_credit_code and p.employer_credit_code.startswith("91"):
+            by_employer[p.employer_credit_code].append(p)
+    requesting = sorted(by_employer, key=lambda e: -len(by_employer[e]))[
+        : scale.requesting_enterprises
+    ]
+    issued = refused = 0
+    for employer in requesting:
+        roster = by_employer[employer][: scale.enterprise_roster]
+        outcomes = issuance.issue_for_enterprise(
+            ctx, scheme_code, employer, [(i + 2, p.resident_id) for i, p in enumerate(roster)]
+        )
+        issued += sum(o.voucher_id is not None for o in outcomes)
+        refused += sum(o.voucher_id is None for o in outcomes)
+    return {"enterprise_issued": issued, "enterprise_refused": refused}
+
+
+@dataclass(frozen=True)
+class _Seat:
+    institution: str
+    course: str
+    level: SkillLevel
+    hours: int
+
+
+def _seats(ctx: AppContext) -> dict[str, list[_Seat]]:
+    """Usable courses by city, to pick one near the holder."""
+    with ctx.unit_of_work() as uow:
+        codes = {i.id: i.credit_code for i in uow.catalogue.institutions()}
+        by_city: dict[str, list[_Seat]] = defaultdict(list)
+        for course in uow.catalogue.usable_courses("140000", limit=1_000_000):
+            by_city[course.region_code].append(
+                _Seat(
+                    codes[course.institution_id],
+                    course.course_code,
+                    course.skill_level,
+                    course.hours,
+                )
+            )
+    return by_city
+
+
+def _enrol_some(
+    ctx: AppContext, reporter: Reporter, rng: Random, scale: Scale
+) -> list[tuple[uuid.UUID, _Seat]]:
+    with ctx.unit_of_work() as uow:
+        issued = uow.vouchers.holders_by_status(VoucherStatus.ISSUED, limit=10**8)
+    chosen = rng.sample(issued, round(len(issued) * scale.use_rate))
+    seats = _seats(ctx)
+    everywhere = [s for city in seats.values() for s in city]
+    advance = reporter.stage("Holders consent and enrol", len(chosen))
+    enrolled = []
+    for n, (voucher_id, _scheme, city) in enumerate(chosen, start=1):
+        consent = enrolment.grant_consent(ctx, voucher_id)
+        for _attempt in range(4):
+            seat = rng.choice(seats.get(city) or everywhere)
+            try:
+                enrolment.enrol(ctx, voucher_id, seat.institution, seat.course, consent.code)
+            except CourseNotUsable:
+                continue
+            enrolled.append((voucher_id, seat))
+            break
+        advance(n)
+    return enrolled
+
+
+def _attend(
+    ctx: AppContext,
+    reporter: Reporter,
+    rng: Random,
+    clock: DemoClock,
+    enrolled: list[tuple[uuid.UUID, _Seat]],
+    scale: Scale,
+    year: int,
+) -> None:
+    """Real-name check-ins spread over April to June; most holders attend enough, some do not."""
+    advance = reporter.stage("Attendance (face, card, QR, online)", len(enrolled))
+    clock.move_to(_cst(year, 6, 16))
+    sources = (AttendanceSource.FACE, AttendanceSource.CARD, AttendanceSource.QR)
+    for n, (voucher_id, seat) in enumerate(enrolled, start=1):
+        diligence = rng.choice((0.5, 0.9, 1.0, 1.0, 1.1))
+        per_event = max(1, min(1440, round(seat.hours * 60 * diligence / scale.attendance_events)))
+        for k in range(scale.attendance_events):
+            at = _cst(year, 4, 1) + timedelta(days=7 * k, minutes=rng.randrange(0, 120))
+            source = rng.choice(sources)
+            training.record_attendance(
+                ctx, voucher_id, source, at, per_event, f"DEV-{seat.institution[-6:]}"
+            )
+        advance(n)
+
+
+def _complete(
+    ctx: AppContext, reporter: Reporter, rng: Random, enrolled: list[tuple[uuid.UUID, _Seat]]
+) -> dict[str, int]:
+    advance = reporter.stage("Completions and skill certificates", len(enrolled))
+    completed = certified = revoked = 0
+    for n, (voucher_id, seat) in enumerate(enrolled, start=1):
+        roll = rng.random()
+        if roll < 0.02:
+            lifecycle.revoke_voucher(ctx, voucher_id, "holder left the course")
+            revoked += 1
+        elif roll < 0.85:
+            if rng.random() < 0.8:
+                number = f"{seat.institution[2:8]}{n:010d}"
+                training.record_completion(ctx, voucher_id, number, seat.level)
+                certified += 1
+            else:
+                training.record_completion(ctx, voucher_id)
+            completed += 1
+        advance(n)
+    return {"completed": completed, "certified": certified, "revoked": revoked}
+
+
+def _settle_and_pay(
+    ctx: AppContext, reporter: Reporter, start: date, end: date, payment_file: Path
+) -> Path | None:
+    advance = reporter.stage(f"Settlement {start:%m-%d} to {end:%m-%d}", None)
+    run = settlement.run_settlement(ctx, start, end, progress=lambda done, _t: advance(done))
+    if not run.created:
+        return None
+    for batch in run.created:
+        settlement.approve_batch(ctx, batch.batch_id, "太原市人社局审核员")
+    settlement.export_payment_file(ctx, [b.batch_id for b in run.created], payment_file)
+    for batch in run.created:
+        settlement.mark_batch_paid(ctx, batch.batch_id, f"TR-{end:%Y%m}-{str(batch.batch_id)[-6:]}")
+    return payment_file
