@@ -33,11 +33,12 @@ from skillvoucher.domain.schemes import (
     SchemeRules,
     SchemeStatus,
     ineligibility_reasons,
+    qualifying_group,
 )
 from skillvoucher.domain.timekeeping import local_date, start_of_local_day
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.eligibility_sql import eligibility_condition, not_yet_holding
-from skillvoucher.persistence.tables import Person, Scheme
+from skillvoucher.persistence.tables import Scheme
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
@@ -70,12 +71,8 @@ def _active_scheme(uow: UnitOfWork, code: str) -> Scheme:
     return scheme
 
 
-def _qualifying_group(rules: SchemeRules, mask: int) -> str | None:
-    groups = mask_to_groups(mask)
-    wanted = rules.eligibility.target_groups
-    candidates = groups & wanted if wanted else groups
-    ordered = [g.value for g in TargetGroup if g in candidates]
-    return ordered[0] if ordered else None
+def _group_value(group: TargetGroup | None) -> str | None:
+    return group.value if group is not None else None
 
 
 def _voucher_rows(
@@ -109,7 +106,7 @@ def _voucher_rows(
                 "region_code": scheme.region_code,
                 "province_code": scheme.province_code,
                 "holder_region": household_region,
-                "target_group": _qualifying_group(rules, mask),
+                "target_group": _group_value(qualifying_group(rules, mask_to_groups(mask))),
                 "face_value_fen": face,
                 "status": VoucherStatus.ISSUED,
                 "issued_at": now,
@@ -205,21 +202,21 @@ def issue_to_person(
     )
 
 
+def _push_condition(scheme: Scheme, rules: SchemeRules, today: date) -> sa.ColumnElement[bool]:
+    """Eligible now and not yet holding a voucher of this scheme."""
+    return sa.and_(
+        eligibility_condition(rules, today, _year_start(today)), not_yet_holding(scheme.id)
+    )
+
+
 def eligible_count(ctx: AppContext, scheme_code: str) -> int:
     """How many people a push would reach now (before the quota cuts it)."""
-    now = ctx.clock()
-    today = local_date(now)
+    today = local_date(ctx.clock())
     with ctx.unit_of_work() as uow:
         scheme = uow.schemes.by_code(scheme_code)
         if scheme is None:
             raise NotFound(f"scheme {scheme_code} is not known")
-        rules = rules_of(scheme.rules)
-        condition = sa.and_(
-            eligibility_condition(rules, today, _year_start(today)), not_yet_holding(scheme.id)
-        )
-        return (
-            uow.session.scalar(sa.select(sa.func.count()).select_from(Person).where(condition)) or 0
-        )
+        return uow.people.count_matching(_push_condition(scheme, rules_of(scheme.rules), today))
 
 
 def push_issue(
@@ -245,18 +242,8 @@ def push_issue(
                     f"scheme {scheme_code} issues by {scheme.issuance_mode.value}, not by push"
                 )
             rules = rules_of(scheme.rules)
-            stmt = (
-                sa.select(Person.id, Person.household_region, Person.target_groups_mask)
-                .where(
-                    eligibility_condition(rules, today, _year_start(today)),
-                    not_yet_holding(scheme.id),
-                )
-                .order_by(Person.id)
-                .limit(ctx.settings.chunk_size)
-            )
-            if cursor is not None:
-                stmt = stmt.where(Person.id > cursor)
-            chunk = list(uow.session.execute(stmt).tuples())
+            condition = _push_condition(scheme, rules, today)
+            chunk = uow.people.matching_chunk(condition, cursor, ctx.settings.chunk_size)
             if not chunk:
                 break
             granted = uow.schemes.reserve_quota(scheme.id, len(chunk))

@@ -16,13 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
 from skillvoucher.domain.ids import new_id
-from skillvoucher.domain.ledger import Account, JournalKind, Movement
+from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.money import yuan_string
 from skillvoucher.domain.schemes import SchemeRules
 from skillvoucher.domain.settlement import (
@@ -35,7 +33,7 @@ from skillvoucher.domain.settlement import (
 from skillvoucher.domain.timekeeping import end_of_local_day, show
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.repositories.settlement import SettlementCandidate
-from skillvoucher.persistence.tables import LedgerEntry, SettlementBatch, SettlementLine
+from skillvoucher.persistence.tables import SettlementBatch
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
@@ -386,39 +384,14 @@ class ReconciliationRow:
 def reconcile(ctx: AppContext) -> list[ReconciliationRow]:
     """Tie each batch's total to its lines and to what the ledger posted for it."""
     with ctx.unit_of_work() as uow:
-        session = uow.session
-        lines = dict(
-            session.execute(
-                sa.select(SettlementLine.batch_id, sa.func.sum(SettlementLine.amount_fen)).group_by(
-                    SettlementLine.batch_id
-                )
-            )
-            .tuples()
-            .all()
-        )
-        posted: dict[tuple[uuid.UUID, JournalKind], int] = {
-            (b, JournalKind(k)): int(s)
-            for b, k, s in session.execute(
-                sa.select(
-                    LedgerEntry.settlement_batch_id,
-                    LedgerEntry.kind,
-                    sa.func.sum(LedgerEntry.amount_fen),
-                )
-                .where(
-                    LedgerEntry.settlement_batch_id.is_not(None),
-                    LedgerEntry.account.in_([Account.PAYABLE, Account.PAID]),
-                    LedgerEntry.amount_fen > 0,
-                )
-                .group_by(LedgerEntry.settlement_batch_id, LedgerEntry.kind)
-            ).tuples()
-            if b is not None
-        }
+        lines = uow.settlement.line_totals()
+        posted = uow.settlement.posted_totals()
         return [
             ReconciliationRow(
                 b.id,
                 b.status,
                 b.total_fen,
-                int(lines.get(b.id, 0)),
+                lines.get(b.id, 0),
                 posted.get((b.id, JournalKind.PAYABLE), 0),
                 posted.get((b.id, JournalKind.PAID), 0),
             )

@@ -20,7 +20,8 @@ ledger_app = typer.Typer(help="The fund ledger.", no_args_is_help=True)
 def _balances_table(balances: list[FundBalance]) -> None:
     # The treasury bucket is the negative of everything deposited; shown as "deposited".
     buckets = [a for a in Account if a is not Account.TREASURY]
-    rows = table("region", "name", "deposited", *(a.value for a in buckets))
+    amounts = ["deposited", *(a.value for a in buckets)]
+    rows = table("region", "name", *amounts, numbers=amounts)
     totals = dict.fromkeys(Account, 0)
     for balance in balances:
         rows.add_row(

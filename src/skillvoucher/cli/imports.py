@@ -17,7 +17,7 @@ from skillvoucher.cli.errors import EXIT_FAILED
 from skillvoucher.cli.output import print_import_report, progress_bar
 
 app = typer.Typer(
-    help="Import people, institutions and courses from CSV or XLSX files. "
+    help="Import people, institutions and courses (CSV or XLSX).\n\n"
     "Good rows go in, bad rows are listed by line and the exit code is 1; re-running a file "
     "changes only what changed.",
     no_args_is_help=True,

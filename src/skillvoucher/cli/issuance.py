@@ -1,4 +1,4 @@
-"""``skillvoucher issue``: push a scheme to everyone eligible, or issue to one person or a roster."""
+"""``skillvoucher issue``: push a scheme to everyone eligible, or issue to a person or a roster."""
 
 from __future__ import annotations
 
@@ -120,4 +120,3 @@ def _issue_roster(scheme: str, enterprise: str, roster: Path) -> None:
     console.print(f"issued {len(outcomes) - refused}, refused {refused}")
     if refused:
         raise typer.Exit(EXIT_FAILED)
-

@@ -33,7 +33,8 @@ def list_command() -> None:
     keys = open_key_store().list_keys()
     rows = table("kid", "region", "created", "active")
     for info in keys:
-        rows.add_row(info.kid, info.region_code, show(info.created_at), "yes" if info.active else "")
+        active = "yes" if info.active else ""
+        rows.add_row(info.kid, info.region_code, show(info.created_at), active)
     stdout().print(rows)
 
 

@@ -32,7 +32,8 @@ def region_list(ctx: AppContext) -> list[RegionLine]:
     with ctx.unit_of_work() as uow:
         names = uow.regions.names()
     return [
-        RegionLine(code, names[code], region_level(code), parent_code(code)) for code in sorted(names)
+        RegionLine(code, name, region_level(code), parent_code(code))
+        for code, name in sorted(names.items())
     ]
 
 
@@ -85,7 +86,8 @@ def voucher_details(ctx: AppContext, voucher_id: uuid.UUID) -> VoucherDetails:
             raise NotFound(f"voucher {voucher_id} is not known")
         scheme = uow.schemes.get(voucher.scheme_id)
         person = uow.people.get(voucher.person_id)
-        assert scheme is not None and person is not None  # foreign keys
+        assert scheme is not None  # foreign key
+        assert person is not None  # foreign key
         course_line = None
         course = uow.catalogue.course(voucher.course_id) if voucher.course_id else None
         if course is not None:

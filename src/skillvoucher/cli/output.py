@@ -22,13 +22,18 @@ from skillvoucher.domain.money import format_yuan
 from skillvoucher.domain.row_problems import RowProblem
 
 ID_WIDTH = 36  # a UUID, never wrapped, so it can be copied from the table
+PIPE_WIDTH = 160
+"""Output to a file or pipe has no screen to fit; Rich would assume 80 columns."""
 
 
 def stdout() -> Console:
     """A console on stdout. Markup, emoji and highlighting are off: data is printed as it is
     (an institution name with brackets stays as written). Made per call, never at import, so it
     follows whatever stdout is at the time."""
-    return Console(markup=False, emoji=False, highlight=False)
+    console = Console(markup=False, emoji=False, highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, PIPE_WIDTH)
+    return console
 
 
 def stderr() -> Console:
@@ -39,14 +44,22 @@ def yuan(fen: int) -> str:
     return f"¥{format_yuan(fen)}"
 
 
-def table(*columns: str, ids: Sequence[str] = (), title: str | None = None) -> Table:
-    """A table whose ``ids`` columns hold UUIDs and are never wrapped."""
+def table(
+    *columns: str, ids: Sequence[str] = (), numbers: Sequence[str] = (), title: str | None = None
+) -> Table:
+    """A table that never cuts a value short: a narrow screen folds cells instead.
+
+    ``ids`` columns hold UUIDs and are never wrapped; ``numbers`` (amounts, counts) are aligned
+    right and never wrapped.
+    """
     result = Table(title=title)
     for column in columns:
         if column in ids:
             result.add_column(column, min_width=ID_WIDTH, no_wrap=True)
+        elif column in numbers:
+            result.add_column(column, justify="right", no_wrap=True)
         else:
-            result.add_column(column)
+            result.add_column(column, overflow="fold")
     return result
 
 

@@ -26,9 +26,9 @@ app = typer.Typer(help="Voucher schemes: create, show, launch, pause, close.", n
 CodeArgument = Annotated[str, typer.Argument(help="The scheme code, e.g. TY-2026-IND.")]
 
 
-def _listing(values: Iterable[str]) -> str:
+def _listing(values: Iterable[str], empty: str = "any") -> str:
     items = sorted(str(v) for v in values)  # StrEnum members print as their value
-    return ", ".join(items) if items else "any"
+    return ", ".join(items) if items else empty
 
 
 def _rules_rows(rules: SchemeRules) -> list[tuple[str, str]]:
@@ -46,11 +46,14 @@ def _rules_rows(rules: SchemeRules) -> list[tuple[str, str]]:
     return [
         ("type", f"{rules.type.value}, issued by {rules.issuance.value}"),
         ("face value", face_text),
-        ("validity", " or ".join(validity) + " (whichever is first)"),
+        (
+            "validity",
+            " or ".join(validity) + (" (whichever is first)" if len(validity) > 1 else ""),
+        ),
         ("target groups", _listing(elig.target_groups)),
-        ("excluded", _listing(elig.excluded_groups) if elig.excluded_groups else "none"),
+        ("excluded", _listing(elig.excluded_groups, "none")),
         ("ages", ages),
-        ("households", _listing(elig.household_regions) if elig.household_regions else "own region"),
+        ("households", _listing(elig.household_regions, "own region")),
         ("occupations", _listing(rules.courses.occupations)),
         ("levels", _listing(rules.courses.levels)),
         ("stages", f"{stages}; min attendance {rules.min_attendance_percent}%"),
@@ -98,7 +101,8 @@ def list_command() -> None:
     """List every scheme."""
     with open_app() as ctx:
         views = list_schemes(ctx)
-    rows = table("code", "name", "region", "status", "issued", "quota", "budget", "uncommitted")
+    numbers = ("issued", "quota", "budget", "uncommitted")
+    rows = table("code", "name", "region", "status", *numbers, numbers=numbers)
     for v in views:
         rows.add_row(
             v.code,

@@ -25,19 +25,21 @@ from skillvoucher.cli.output import progress_bar, stdout, table, yuan
 from skillvoucher.cli.params import parse_day
 from skillvoucher.domain.settlement import BatchStatus
 
-app = typer.Typer(
-    help="Settlement. `settle --from DATE --to DATE [--institution CODE]` builds one draft batch "
-    "per institution for the period (re-running it creates nothing twice); the commands below "
-    "take batches on from there.",
-    invoke_without_command=True,
-)
+app = typer.Typer(invoke_without_command=True)
 
 BatchId = Annotated[uuid.UUID, typer.Argument(metavar="BATCH_ID", help="The batch id.")]
 
 
 def _batches_table(batches: Sequence[BatchSummary]) -> None:
     rows = table(
-        "batch id", "institution", "period", "status", "lines", "total", ids=("batch id",)
+        "batch id",
+        "institution",
+        "period",
+        "status",
+        "lines",
+        "total",
+        ids=("batch id",),
+        numbers=("lines", "total"),
     )
     for b in batches:
         rows.add_row(
@@ -66,7 +68,12 @@ def settle(
         str | None, typer.Option(metavar="CREDIT_CODE", help="Only this institution.")
     ] = None,
 ) -> None:
-    """Build settlement batches for a period, or manage them with a command."""
+    """Settlement batches: build them for a period, approve, export, mark paid, reconcile.
+
+    `skillvoucher settle --from DATE --to DATE [--institution CODE]` builds one draft batch per
+    institution for the period, paying the stages each voucher has earned; re-running it
+    creates nothing twice. The commands below take batches on from there.
+    """
     given = period_from is not None or period_to is not None or institution is not None
     if ctx.invoked_subcommand is not None:
         if given:
@@ -122,7 +129,9 @@ def export(
 @app.command("paid")
 def paid(
     batch_id: BatchId,
-    reference: Annotated[str, typer.Option(metavar="REF", help="The treasury's payment reference.")],
+    reference: Annotated[
+        str, typer.Option(metavar="REF", help="The treasury's payment reference.")
+    ],
 ) -> None:
     """Record that the treasury paid an approved batch."""
     with open_app() as ctx:
@@ -135,10 +144,8 @@ def reconcile_command() -> None:
     """Tie each batch to its lines and to the ledger; exit 1 if any disagrees."""
     with open_app() as ctx:
         rows = reconcile(ctx)
-    result = table(
-        "batch id", "status", "total", "lines", "payable posted", "paid posted", "agrees",
-        ids=("batch id",),
-    )
+    amounts = ("total", "lines", "payable posted", "paid posted")
+    result = table("batch id", "status", *amounts, "agrees", ids=("batch id",), numbers=amounts)
     for r in rows:
         result.add_row(
             str(r.batch_id),

@@ -152,7 +152,9 @@ def consent_command(voucher_id: VoucherId) -> None:
     """Simulate the holder's e-SSC app: a six-digit consent code for one enrolment."""
     with open_app() as ctx:
         grant = grant_consent(ctx, voucher_id)
-    stdout().print(f"consent code {grant.code}, valid until {show(grant.expires_at)}")
+    stdout().print(
+        details([("consent code", grant.code), ("valid until", show(grant.expires_at))])
+    )
 
 
 @app.command("revoke")

@@ -160,15 +160,13 @@ def ineligibility_reasons(
     return reasons
 
 
-def qualifying_group(rules: SchemeRules, person: PersonFacts) -> TargetGroup | None:
-    """The target group under which a person qualified (for statistics by group)."""
+def qualifying_group(rules: SchemeRules, groups: frozenset[TargetGroup]) -> TargetGroup | None:
+    """The target group under which a person qualified (for statistics by group): the first,
+    in the fixed order of ``TargetGroup``, of their groups that the scheme targets."""
     candidates = (
-        person.groups & rules.eligibility.target_groups
-        if rules.eligibility.target_groups
-        else person.groups
+        groups & rules.eligibility.target_groups if rules.eligibility.target_groups else groups
     )
-    ordered = [g for g in TargetGroup if g in candidates]
-    return ordered[0] if ordered else None
+    return next((g for g in TargetGroup if g in candidates), None)
 
 
 @dataclass(frozen=True)
@@ -214,8 +212,8 @@ def redeemable_fen(rules: SchemeRules, course: CourseFacts) -> int:
 def latest_birth_date_for_age(today: date, age: int) -> date:
     """The latest birth date of someone who is at least ``age`` years old on ``today``.
 
-    Agrees with ``age_on``: a person born on 29 February comes of age on 28 February in a
-    year without one... and so is the bound we need for SQL range tests.
+    The SQL path compares birth dates with this bound, so it must agree with ``age_on``
+    exactly, including on 29 February (the day before 1 March in a common year).
     """
     year = today.year - age
     try:

@@ -101,3 +101,21 @@ class PeopleRepository:
                 sa.select(Person).where(Person.employer_credit_code == credit_code)
             )
         )
+
+    def count_matching(self, condition: sa.ColumnElement[bool]) -> int:
+        stmt = sa.select(sa.func.count()).select_from(Person).where(condition)
+        return self._session.scalar(stmt) or 0
+
+    def matching_chunk(
+        self, condition: sa.ColumnElement[bool], after: uuid.UUID | None, limit: int
+    ) -> list[tuple[uuid.UUID, str, int]]:
+        """(id, household region, target-group mask) of the next people matching, by id."""
+        stmt = (
+            sa.select(Person.id, Person.household_region, Person.target_groups_mask)
+            .where(condition)
+            .order_by(Person.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(Person.id > after)
+        return list(self._session.execute(stmt).tuples())

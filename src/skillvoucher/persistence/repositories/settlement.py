@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.settlement import BatchStatus
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
 from skillvoucher.persistence.repositories.dialect import plain_update
@@ -17,6 +18,7 @@ from skillvoucher.persistence.tables import (
     Course,
     Enrolment,
     Institution,
+    LedgerEntry,
     SettlementBatch,
     SettlementLine,
     Voucher,
@@ -140,3 +142,31 @@ class SettlementRepository:
         institution = self._session.get(Institution, batch.institution_id)
         assert institution is not None  # a foreign key guarantees it
         return institution
+
+    def line_totals(self) -> dict[uuid.UUID, int]:
+        """Sum of line amounts per batch."""
+        stmt = sa.select(SettlementLine.batch_id, sa.func.sum(SettlementLine.amount_fen)).group_by(
+            SettlementLine.batch_id
+        )
+        return {b: int(s) for b, s in self._session.execute(stmt).tuples()}
+
+    def posted_totals(self) -> dict[tuple[uuid.UUID, JournalKind], int]:
+        """What the ledger moved into payable and into paid, per batch and journal kind."""
+        stmt = (
+            sa.select(
+                LedgerEntry.settlement_batch_id,
+                LedgerEntry.kind,
+                sa.func.sum(LedgerEntry.amount_fen),
+            )
+            .where(
+                LedgerEntry.settlement_batch_id.is_not(None),
+                LedgerEntry.account.in_([Account.PAYABLE, Account.PAID]),
+                LedgerEntry.amount_fen > 0,
+            )
+            .group_by(LedgerEntry.settlement_batch_id, LedgerEntry.kind)
+        )
+        return {
+            (b, JournalKind(k)): int(s)
+            for b, k, s in self._session.execute(stmt).tuples()
+            if b is not None
+        }
