@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from skillvoucher.domain.errors import IllegalTransition
 from skillvoucher.domain.vouchers import (
+    FINAL_STATUSES,
     TERMINAL_STATUSES,
     TRANSITIONS,
     VoucherEvent,
@@ -40,8 +41,15 @@ def test_no_move_outside_the_table(status: VoucherStatus, event: VoucherEvent) -
             next_status(status, event)
 
 
-def test_terminal_statuses_have_no_way_out() -> None:
-    assert not [key for key in TRANSITIONS if key[0] in TERMINAL_STATUSES]
+def test_final_statuses_have_no_way_out() -> None:
+    assert not [key for key in TRANSITIONS if key[0] in FINAL_STATUSES]
+
+
+def test_a_settled_voucher_leaves_only_by_claw_back() -> None:
+    assert [ev for (st, ev) in TRANSITIONS if st is VoucherStatus.SETTLED] == [
+        VoucherEvent.CLAW_BACK
+    ]
+    assert VoucherStatus.SETTLED in TERMINAL_STATUSES
 
 
 def test_only_unfinished_vouchers_can_be_revoked() -> None:

@@ -168,6 +168,11 @@ def issue_to_person(
         person = uow.people.lock(found.id)
         assert person is not None
         scheme = _active_scheme(uow, scheme_code)
+        if scheme.issuance_mode is IssuanceMode.PUSH:
+            raise InvalidInput(
+                f"scheme {scheme_code} issues by push to everyone eligible: "
+                f"run `skillvoucher issue {scheme_code}`"
+            )
         rules = rules_of(scheme.rules)
         if uow.vouchers.find(scheme.id, person.id) is not None:
             raise AlreadyExists(

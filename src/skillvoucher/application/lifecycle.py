@@ -7,47 +7,38 @@ from collections.abc import Callable
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.errors import IllegalTransition, NotFound
-from skillvoucher.domain.ledger import JournalKind, Movement
-from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_status, sources_of
+from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
+from skillvoucher.domain.vouchers import VoucherEvent, next_status, sources_of
 
 
 def expire_vouchers(ctx: AppContext, progress: Callable[[int], None] | None = None) -> int:
     """Expire every issued voucher past its validity, in chunks; safe to re-run at any time."""
+    (source,) = sources_of(VoucherEvent.EXPIRE)
+    target = next_status(source, VoucherEvent.EXPIRE)
     expired = 0
     while True:
         now = ctx.clock()
         with ctx.unit_of_work() as uow:
-            due = uow.vouchers.expirable(now, ctx.settings.chunk_size)
-            if not due:
+            moved = uow.vouchers.expire_due(now, ctx.settings.chunk_size, source, target)
+            if not moved:
                 break
-            releases = []
-            events = []
-            for voucher in due:
-                if uow.vouchers.transition(
-                    voucher.id, [VoucherStatus.ISSUED], VoucherStatus.EXPIRED, closed_at=now
-                ):
-                    releases.append(
-                        Movement(
-                            JournalKind.RELEASE,
-                            voucher.face_value_fen,
-                            voucher.region_code,
-                            scheme_id=voucher.scheme_id,
-                            voucher_id=voucher.id,
-                        )
-                    )
-                    events.append(
-                        {
-                            "occurred_at": now,
-                            "actor": ctx.actor,
-                            "action": "voucher.expired",
-                            "entity_type": "voucher",
-                            "entity_id": str(voucher.id),
-                            "region_code": voucher.region_code,
-                            "payload": {"released_fen": voucher.face_value_fen},
-                        }
-                    )
+            releases = [
+                Movement(JournalKind.RELEASE, face, region, scheme_id=scheme, voucher_id=voucher)
+                for voucher, scheme, region, face in moved
+            ]
             uow.ledger.post_many(releases, now)
-            uow.audit.record_many(events)
+            uow.audit.record_many(
+                {
+                    "occurred_at": now,
+                    "actor": ctx.actor,
+                    "action": "voucher.expired",
+                    "entity_type": "voucher",
+                    "entity_id": str(voucher),
+                    "region_code": region,
+                    "payload": {"released_fen": face},
+                }
+                for voucher, _scheme, region, face in moved
+            )
             uow.commit()
         expired += len(releases)
         if progress is not None:
@@ -97,3 +88,48 @@ def revoke_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> int:
         )
         uow.commit()
     return still_committed
+
+
+def claw_back_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> int:
+    """Take back everything a voucher earned (fraud or error found later) and revoke it.
+
+    Reversal journals undo what was paid and what is payable, and the value then returns to
+    the scheme; nothing already posted is edited. Returns the fen recovered for the scheme.
+    """
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        voucher = uow.vouchers.get(voucher_id)
+        if voucher is None:
+            raise NotFound(f"voucher {voucher_id} is not known")
+        target = next_status(voucher.status, VoucherEvent.CLAW_BACK)
+        if not uow.vouchers.transition(
+            voucher_id, sources_of(VoucherEvent.CLAW_BACK), target, closed_at=now
+        ):
+            raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
+        enrolment = uow.vouchers.active_enrolment(voucher_id)
+        if enrolment is not None:
+            uow.vouchers.cancel_enrolment(enrolment.id, now)
+            uow.catalogue.free_seat(enrolment.course_id)
+        held = uow.ledger.voucher_balances(voucher_id)
+        paid, payable = held[Account.PAID], held[Account.PAYABLE]
+        where = (voucher.region_code, voucher.scheme_id, voucher_id, voucher.institution_id)
+        journals: list[Movement | Reversal] = []
+        if paid > 0:
+            journals.append(Reversal(JournalKind.PAID, paid, *where))
+        if paid + payable > 0:
+            journals.append(Reversal(JournalKind.PAYABLE, paid + payable, *where))
+        recovered = paid + payable + held[Account.COMMITTED]
+        if recovered > 0:
+            journals.append(Movement(JournalKind.RELEASE, recovered, *where))
+        uow.ledger.post_many(journals, now)
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="voucher.clawed_back",
+            entity_type="voucher",
+            entity_id=voucher_id,
+            region_code=voucher.region_code,
+            payload={"reason": reason, "paid_fen": paid, "payable_fen": payable},
+        )
+        uow.commit()
+    return recovered

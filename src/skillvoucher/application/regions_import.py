@@ -1,13 +1,21 @@
-"""Load GB/T 2260 regions: the shipped list at upgrade time, more from a CSV file."""
+"""GB/T 2260 regions: the shipped list loaded at upgrade time, more from a CSV file, a listing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.imports import ImportReport
 from skillvoucher.domain.errors import InvalidInput
-from skillvoucher.domain.regions import Region, builtin_regions, parse_regions_csv
+from skillvoucher.domain.regions import (
+    Region,
+    RegionLevel,
+    builtin_regions,
+    parent_code,
+    parse_regions_csv,
+    region_level,
+)
 from skillvoucher.domain.row_problems import RowProblem
 
 
@@ -45,3 +53,20 @@ def import_regions(ctx: AppContext, path: Path) -> ImportReport:
         uow.regions.upsert_many(good)
         uow.commit()
     return report
+
+
+@dataclass(frozen=True)
+class RegionLine:
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+
+
+def region_list(ctx: AppContext) -> list[RegionLine]:
+    with ctx.unit_of_work() as uow:
+        names = uow.regions.names()
+    return [
+        RegionLine(code, name, region_level(code), parent_code(code))
+        for code, name in sorted(names.items())
+    ]

@@ -15,6 +15,7 @@ personal data).
 
 from __future__ import annotations
 
+import errno
 from typing import Any, NoReturn
 
 import typer
@@ -23,11 +24,10 @@ from typer.core import TyperGroup
 
 from skillvoucher.domain.errors import CredentialError, DomainError
 
-EXIT_OK = 0
 EXIT_FAILED = 1
 """A domain error, an unusable database or file, or rows/lines that were rejected."""
-EXIT_USAGE = 2
 EXIT_CREDENTIAL_INVALID = 3
+"""2 is Typer's, for usage errors."""
 
 
 def _fail(prefix: str, message: str, code: str, exit_code: int) -> NoReturn:
@@ -53,13 +53,15 @@ class ReportingGroup(TyperGroup):
         except OperationalError as error:
             # Only the driver's own first line: the full text carries the SQL and its
             # parameters, which may be personal data.
-            reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+            lines = str(error.orig).strip().splitlines() or [type(error.orig).__name__]
             _fail(
                 "error",
-                f"the database cannot be used: {reason or type(error.orig).__name__}",
+                f"the database cannot be used: {lines[0]}",
                 "database_unavailable",
                 EXIT_FAILED,
             )
         except OSError as error:
+            if error.errno == errno.EPIPE:
+                raise  # the reader went away (`| head`): Typer exits quietly
             where = f"{error.filename}: " if error.filename else ""
             _fail("error", f"{where}{error.strerror or error}", "file_error", EXIT_FAILED)

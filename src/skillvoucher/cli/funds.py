@@ -41,8 +41,12 @@ def _balances_table(balances: list[FundBalance]) -> None:
 
 @fund_app.command("deposit")
 def deposit_command(
-    region: Annotated[str, typer.Argument(help="Six-digit region code, e.g. 140100.")],
-    amount_fen: Annotated[int, typer.Argument(help="Amount in fen (1 yuan = 100 fen).")],
+    region: Annotated[
+        str, typer.Argument(metavar="REGION", help="Six-digit region code, e.g. 140100.")
+    ],
+    amount_fen: Annotated[
+        int, typer.Argument(metavar="AMOUNT_FEN", help="Amount in fen (1 yuan = 100 fen).")
+    ],
     reference: Annotated[str, typer.Option(help="The treasury's transfer reference.")],
 ) -> None:
     """Record money arriving in a region's special fund (opens the account on first use)."""

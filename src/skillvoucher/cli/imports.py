@@ -23,7 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FileArgument = Annotated[Path, typer.Argument(help="A .csv or .xlsx file with a header row.")]
+FileArgument = Annotated[
+    Path, typer.Argument(metavar="FILE", help="A .csv or .xlsx file with a header row.")
+]
 Importer = Callable[[AppContext, Path, ProgressCallback | None], ImportReport]
 
 

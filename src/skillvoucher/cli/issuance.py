@@ -25,7 +25,7 @@ ROSTER_COLUMNS = ("resident_id",)
 
 def issue_command(
     ctx: typer.Context,
-    scheme: Annotated[str, typer.Argument(help="The scheme code.")],
+    scheme: Annotated[str, typer.Argument(metavar="SCHEME", help="The scheme code.")],
     person: Annotated[
         str | None,
         typer.Option(

@@ -20,7 +20,9 @@ app = typer.Typer(
 
 @app.command("generate")
 def generate(
-    region: Annotated[str, typer.Argument(help="Six-digit region code, e.g. 140100.")],
+    region: Annotated[
+        str, typer.Argument(metavar="REGION", help="Six-digit region code, e.g. 140100.")
+    ],
 ) -> None:
     """Make a new key for the region and make it active (rotation; old keys keep verifying)."""
     key = open_key_store().generate(region)

@@ -44,15 +44,13 @@ def yuan(fen: int) -> str:
     return f"¥{format_yuan(fen)}"
 
 
-def table(
-    *columns: str, ids: Sequence[str] = (), numbers: Sequence[str] = (), title: str | None = None
-) -> Table:
+def table(*columns: str, ids: Sequence[str] = (), numbers: Sequence[str] = ()) -> Table:
     """A table that never cuts a value short: a narrow screen folds cells instead.
 
     ``ids`` columns hold UUIDs and are never wrapped; ``numbers`` (amounts, counts) are aligned
     right and never wrapped.
     """
-    result = Table(title=title)
+    result = Table()
     for column in columns:
         if column in ids:
             result.add_column(column, min_width=ID_WIDTH, no_wrap=True)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from skillvoucher.application.regions_import import import_regions
+from skillvoucher.application.regions_import import import_regions, region_list
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.errors import EXIT_FAILED
-from skillvoucher.cli.lookups import region_list
 from skillvoucher.cli.output import print_import_report, stdout, table
 
 app = typer.Typer(help="Administrative regions (GB/T 2260 codes).", no_args_is_help=True)
@@ -18,7 +17,9 @@ app = typer.Typer(help="Administrative regions (GB/T 2260 codes).", no_args_is_h
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV with columns code,name,name_en.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE.csv", help="CSV with columns code,name,name_en.")
+    ],
 ) -> None:
     """Add or rename regions from a CSV file; bad rows are listed by line (exit 1)."""
     with open_app() as ctx:

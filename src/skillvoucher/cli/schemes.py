@@ -23,7 +23,9 @@ from skillvoucher.domain.schemes import SchemeRules, SchemeStatus
 
 app = typer.Typer(help="Voucher schemes: create, show, launch, pause, close.", no_args_is_help=True)
 
-CodeArgument = Annotated[str, typer.Argument(help="The scheme code, e.g. TY-2026-IND.")]
+CodeArgument = Annotated[
+    str, typer.Argument(metavar="CODE", help="The scheme code, e.g. TY-2026-IND.")
+]
 
 
 def _listing(values: Iterable[str], empty: str = "any") -> str:
@@ -75,7 +77,7 @@ def _print_scheme(view: SchemeView, eligible: int | None = None) -> None:
 
 @app.command("create")
 def create(
-    file: Annotated[Path, typer.Argument(help="The scheme definition, a YAML file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE.yaml", help="The scheme definition.")],
     draft: Annotated[
         bool, typer.Option("--draft", help="Store it as a draft instead of launching it.")
     ] = False,

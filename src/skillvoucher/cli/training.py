@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
+from skillvoucher.application.attendance_import import record_attendance_file
 from skillvoucher.application.enrolment import cancel_enrolment, enrol
 from skillvoucher.application.training import record_attendance, record_completion
-from skillvoucher.cli.attendance_file import record_attendance_file
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.errors import EXIT_FAILED
 from skillvoucher.cli.output import details, problems_table, progress_bar, stdout, yuan

@@ -10,10 +10,14 @@ from typing import Annotated
 import typer
 
 from skillvoucher.application.enrolment import grant_consent
-from skillvoucher.application.lifecycle import expire_vouchers, revoke_voucher
+from skillvoucher.application.lifecycle import (
+    claw_back_voucher,
+    expire_vouchers,
+    revoke_voucher,
+)
+from skillvoucher.application.voucher_views import VoucherDetails, voucher_details
 from skillvoucher.cli.context import open_app, open_key_store
-from skillvoucher.cli.lookups import VoucherDetails, voucher_details
-from skillvoucher.cli.output import details, progress_bar, stdout, yuan
+from skillvoucher.cli.output import details, progress_bar, stderr, stdout, yuan
 from skillvoucher.cli.params import STDIN, read_text
 from skillvoucher.credentials.keys import load_public_keys_from_jwks
 from skillvoucher.credentials.qr import qr_png, qr_svg, qr_terminal
@@ -22,7 +26,7 @@ from skillvoucher.domain.errors import InvalidInput, NotFound
 from skillvoucher.domain.timekeeping import show, utc_now
 
 app = typer.Typer(
-    help="Vouchers: show, QR code, offline verification, holder consent, revocation.",
+    help="Vouchers: show, QR code, offline verification, holder consent, revocation, claw-back.",
     no_args_is_help=True,
 )
 
@@ -89,13 +93,14 @@ def qr_command(
         credential = voucher_details(ctx, voucher_id).credential
     if credential is None:
         raise NotFound(f"voucher {voucher_id} has no credential")
-    console = stdout()
+    # Notes on stderr: stdout carries only the credential or the terminal QR code.
+    notes = stderr()
     if png is not None:
         png.write_bytes(qr_png(credential, scale))
-        console.print(f"wrote {png}")
+        notes.print(f"wrote {png}")
     if svg is not None:
         svg.write_text(qr_svg(credential, scale), encoding="utf-8")
-        console.print(f"wrote {svg}")
+        notes.print(f"wrote {svg}")
     if text:
         typer.echo(credential)
     if png is None and svg is None and not text:
@@ -152,9 +157,7 @@ def consent_command(voucher_id: VoucherId) -> None:
     """Simulate the holder's e-SSC app: a six-digit consent code for one enrolment."""
     with open_app() as ctx:
         grant = grant_consent(ctx, voucher_id)
-    stdout().print(
-        details([("consent code", grant.code), ("valid until", show(grant.expires_at))])
-    )
+    stdout().print(details([("consent code", grant.code), ("valid until", show(grant.expires_at))]))
 
 
 @app.command("revoke")
@@ -166,6 +169,17 @@ def revoke_command(
     with open_app() as ctx:
         released = revoke_voucher(ctx, voucher_id, reason)
     stdout().print(f"voucher {voucher_id} revoked; {yuan(released)} returned to the scheme")
+
+
+@app.command("clawback")
+def clawback_command(
+    voucher_id: VoucherId,
+    reason: Annotated[str, typer.Option(help="What was found, for the audit trail.")],
+) -> None:
+    """Take back what a voucher earned (paid or payable) with reversal entries, and revoke it."""
+    with open_app() as ctx:
+        recovered = claw_back_voucher(ctx, voucher_id, reason)
+    stdout().print(f"voucher {voucher_id} clawed back; {yuan(recovered)} returned to the scheme")
 
 
 def expire_command() -> None:

@@ -25,7 +25,10 @@ class TargetGroup(StrEnum):
 
     @property
     def bit(self) -> int:
-        return 1 << list(TargetGroup).index(self)
+        return _BITS[self]
+
+
+_BITS: dict[TargetGroup, int] = {group: 1 << i for i, group in enumerate(TargetGroup)}
 
 
 TARGET_GROUP_LABELS_ZH: dict[TargetGroup, str] = {
@@ -47,12 +50,12 @@ def groups_to_mask(
 ) -> int:
     mask = 0
     for group in groups:
-        mask |= group.bit
+        mask |= _BITS[group]
     return mask
 
 
 def mask_to_groups(mask: int) -> frozenset[TargetGroup]:
-    return frozenset(g for g in TargetGroup if mask & g.bit)
+    return frozenset(g for g, bit in _BITS.items() if mask & bit)
 
 
 class CardStatus(StrEnum):

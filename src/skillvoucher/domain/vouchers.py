@@ -29,6 +29,7 @@ class VoucherEvent(StrEnum):
     SETTLE = "settle"
     EXPIRE = "expire"
     REVOKE = "revoke"
+    CLAW_BACK = "claw_back"  # fraud or error found after money was earned: recover it
 
 
 S, E = VoucherStatus, VoucherEvent
@@ -43,6 +44,10 @@ TRANSITIONS: dict[tuple[VoucherStatus, VoucherEvent], VoucherStatus] = {
     (S.ISSUED, E.REVOKE): S.REVOKED,
     (S.ENROLLED, E.REVOKE): S.REVOKED,
     (S.IN_TRAINING, E.REVOKE): S.REVOKED,
+    (S.ENROLLED, E.CLAW_BACK): S.REVOKED,
+    (S.IN_TRAINING, E.CLAW_BACK): S.REVOKED,
+    (S.COMPLETED, E.CLAW_BACK): S.REVOKED,
+    (S.SETTLED, E.CLAW_BACK): S.REVOKED,
 }
 
 # Statuses in which a voucher still holds a commitment on the scheme's budget.
@@ -50,6 +55,8 @@ OPEN_STATUSES = frozenset({S.ISSUED, S.ENROLLED, S.IN_TRAINING, S.COMPLETED})
 # Statuses that count as "used" for the utilisation rate: the holder enrolled on a course.
 USED_STATUSES = frozenset({S.ENROLLED, S.IN_TRAINING, S.COMPLETED, S.SETTLED})
 TERMINAL_STATUSES = frozenset({S.SETTLED, S.EXPIRED, S.REVOKED})
+# A claw-back may reopen a settled voucher to take its money back; nothing else leaves these.
+FINAL_STATUSES = frozenset({S.EXPIRED, S.REVOKED})
 
 
 def next_status(current: VoucherStatus, event: VoucherEvent) -> VoucherStatus:

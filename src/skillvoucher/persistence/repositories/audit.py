@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.regions import province_code
+from skillvoucher.persistence.repositories.dialect import bulk_insert
 from skillvoucher.persistence.tables import AuditEvent
 
 
@@ -46,7 +47,7 @@ class AuditRepository:
             {**e, "id": new_id(), "province_code": province_code(e["region_code"])} for e in events
         ]
         if rows:
-            self._session.execute(sa.insert(AuditEvent), rows)
+            bulk_insert(self._session, AuditEvent, rows)
 
     def for_entity(self, entity_type: str, entity_id: object) -> list[AuditEvent]:
         stmt = (

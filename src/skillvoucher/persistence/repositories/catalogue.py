@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.catalogue import ApprovalStatus
-from skillvoucher.persistence.repositories.dialect import plain_update
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update
 from skillvoucher.persistence.tables import Course, Institution
 
 
@@ -41,7 +41,7 @@ class CatalogueRepository:
         for row in rows:
             row_key = tuple(row[k] for k in key)
             if row_key not in stored:
-                self._session.execute(sa.insert(table), [row])
+                bulk_insert(self._session, table, [row])
                 inserted += 1
             elif stored[row_key] != row["content_digest"]:
                 values = {k: v for k, v in row.items() if k not in (*key, "id", "created_at")}

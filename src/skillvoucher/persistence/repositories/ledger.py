@@ -20,7 +20,7 @@ from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
-from skillvoucher.persistence.repositories.dialect import plain_update
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update
 from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Scheme
 
 Journal = Movement | Reversal
@@ -74,7 +74,7 @@ class LedgerRepository:
         for scheme_id in sorted(scheme_delta):
             self._move_scheme(scheme_id, scheme_delta[scheme_id])
         if rows:
-            self._session.execute(sa.insert(LedgerEntry), rows)
+            bulk_insert(self._session, LedgerEntry, rows)
 
     def _move_fund(self, region_code: str, delta: int) -> None:
         result = self._session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.settlement import BatchStatus
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.repositories.dialect import plain_update
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update
 from skillvoucher.persistence.tables import (
     Course,
     Enrolment,
@@ -108,7 +108,7 @@ class SettlementRepository:
         self._session.add(batch)
         self._session.flush()
         if lines:
-            self._session.execute(sa.insert(SettlementLine), list(lines))
+            bulk_insert(self._session, SettlementLine, lines)
 
     def batch(self, batch_id: uuid.UUID) -> SettlementBatch | None:
         return self._session.get(SettlementBatch, batch_id)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.repositories.dialect import plain_update, upsert_insert
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, upsert_insert
 from skillvoucher.persistence.tables import (
     AttendanceEvent,
     ConsentCode,
@@ -24,7 +24,7 @@ class VoucherRepository:
 
     def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self._session.execute(sa.insert(Voucher), list(rows))
+            bulk_insert(self._session, Voucher, rows)
 
     def get(self, voucher_id: uuid.UUID) -> Voucher | None:
         return self._session.get(Voucher, voucher_id)
@@ -60,14 +60,28 @@ class VoucherRepository:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def expirable(self, now: datetime, limit: int) -> list[Voucher]:
-        stmt = (
-            sa.select(Voucher)
-            .where(Voucher.status == VoucherStatus.ISSUED, Voucher.valid_until < now)
+    def expire_due(
+        self, now: datetime, limit: int, source: VoucherStatus, target: VoucherStatus
+    ) -> list[tuple[uuid.UUID, uuid.UUID, str, int]]:
+        """Move up to ``limit`` vouchers in ``source`` past their validity, in one statement.
+
+        Returns (voucher, scheme, region, face value) of those it moved, so the caller can
+        release their value in the same transaction.
+        """
+        due = (
+            sa.select(Voucher.id)
+            .where(Voucher.status == source, Voucher.valid_until < now)
             .order_by(Voucher.id)
             .limit(limit)
+            .scalar_subquery()
         )
-        return list(self._session.scalars(stmt))
+        stmt = (
+            plain_update(Voucher)
+            .where(Voucher.id.in_(due), Voucher.status == source)
+            .values(status=target, closed_at=now, version=Voucher.version + 1)
+            .returning(Voucher.id, Voucher.scheme_id, Voucher.region_code, Voucher.face_value_fen)
+        )
+        return list(self._session.execute(stmt).tuples())
 
     def set_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> None:
         self._session.execute(
@@ -79,7 +93,7 @@ class VoucherRepository:
     # Consent codes
 
     def add_consent_code(self, row: dict[str, Any]) -> None:
-        self._session.execute(sa.insert(ConsentCode), [row])
+        bulk_insert(self._session, ConsentCode, [row])
 
     def use_consent_code(self, voucher_id: uuid.UUID, code_digest: str, now: datetime) -> bool:
         """Spend a consent code once: a conditional UPDATE, so a code can never be used twice."""

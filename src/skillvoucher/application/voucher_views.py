@@ -1,9 +1,4 @@
-"""Read-only lookups the CLI needs and ``application/`` does not offer yet.
-
-Each is one unit of work over existing repository methods, with no query of its own. They
-belong in ``application/`` (a ``vouchers`` read use case, a region listing) and should move
-there when the API needs them too.
-"""
+"""Read one voucher with everything a holder, an institution or an administrator asks about it."""
 
 from __future__ import annotations
 
@@ -15,26 +10,8 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import NotFound
 from skillvoucher.domain.identity import mask_mobile
-from skillvoucher.domain.regions import RegionLevel, parent_code, region_level
 from skillvoucher.domain.settlement import attendance_percent
 from skillvoucher.domain.vouchers import VoucherStatus
-
-
-@dataclass(frozen=True)
-class RegionLine:
-    code: str
-    name: str
-    level: RegionLevel
-    parent_code: str | None
-
-
-def region_list(ctx: AppContext) -> list[RegionLine]:
-    with ctx.unit_of_work() as uow:
-        names = uow.regions.names()
-    return [
-        RegionLine(code, name, region_level(code), parent_code(code))
-        for code, name in sorted(names.items())
-    ]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,6 @@
-"""Record a file of attendance events, each row its own transaction.
-
-``application/`` records one event at a time; reading a file of them is done here until it
-offers a file import of its own. Re-running a file is harmless: an event recorded before is
-ignored by ``record_attendance`` and counted as a duplicate.
-"""
+"""Record a file of attendance events (from devices or online platforms), each row its own
+transaction. Re-running a file is harmless: an event recorded before is ignored by
+``record_attendance`` and counted as a duplicate."""
 
 from __future__ import annotations
 
