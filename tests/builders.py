@@ -239,7 +239,7 @@ class CourseSpec:
     mode: str = "offline"
     capacity: int = 100
     start_date: date = date(2026, 3, 1)
-    end_date: date = date(2030, 12, 31)
+    end_date: date = date(2035, 12, 31)
 
     def row(self, institution_code: str) -> list[object]:
         return [
@@ -272,7 +272,12 @@ def import_course(ctx: AppContext, institution_code: str, **fields: Any) -> Cour
 # --- Funds, schemes, vouchers --------------------------------------------------------------------
 
 
-def deposit(ctx: AppContext, amount_fen: int = 100_000_000, region: str = CITY) -> funds.FundBalance:
+DEFAULT_DEPOSIT_FEN = 100_000_000
+
+
+def deposit(
+    ctx: AppContext, amount_fen: int = DEFAULT_DEPOSIT_FEN, region: str = CITY
+) -> funds.FundBalance:
     return funds.deposit(ctx, region, amount_fen, "test deposit")
 
 

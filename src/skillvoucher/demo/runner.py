@@ -109,10 +109,10 @@ def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026
         for code, _ in cities
         for _ in range(scale.enterprises // len(cities) + 1)
     ]
-    people = list(
-        generate_people(rng, scale.people, [c for c, _ in cities], employers, date(year, 3, 1))
-    )
-    write_people(folder / "people.csv", people)
+    applicants = _Applicants(scale)
+    people = generate_people(rng, scale.people, [c for c, _ in cities], employers, date(year, 3, 1))
+    # Streamed to the file: the pilot's millions of people are never all in memory.
+    write_people(folder / "people.csv", map(applicants.note, people))
     advance(3)
 
     advance = reporter.stage("Importing institutions, courses and people", scale.people)
@@ -133,8 +133,8 @@ def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026
     advance = reporter.stage("Pushing target-group vouchers", total)
     issuance.push_issue(ctx, target, progress=lambda done, _total: advance(done))
 
-    outcome.counts.update(_claims(ctx, reporter, rng, people, graduate, scale))
-    outcome.counts.update(_enterprise_requests(ctx, rng, people, enterprise, scale))
+    outcome.counts.update(_claims(ctx, reporter, rng, applicants.graduates, graduate, scale))
+    outcome.counts.update(_enterprise_requests(ctx, applicants.employees, enterprise, scale))
 
     clock.move_to(_cst(year, 3, 20))
     enrolled = _enrol_some(ctx, reporter, rng, scale)
@@ -164,23 +164,40 @@ def _budgets(docs: list[dict[str, Any]]) -> dict[str, int]:
     return totals
 
 
+class _Applicants:
+    """Who will claim or be named on a roster, noted while the registry streams past."""
+
+    def __init__(self, scale: Scale) -> None:
+        self._scale = scale
+        self.graduates: list[SyntheticPerson] = []
+        self.employees: dict[str, list[SyntheticPerson]] = defaultdict(list)
+
+    def note(self, person: SyntheticPerson) -> SyntheticPerson:
+        groups = set(person.target_groups)
+        if (
+            person.household_region == "140100"
+            and {"college_graduate", "unemployed_graduate"} & groups
+            and len(self.graduates) < self._scale.graduate_claimants
+        ):
+            self.graduates.append(person)
+        employer = person.employer_credit_code
+        if employer is not None and employer.startswith("91"):
+            roster = self.employees[employer]
+            if len(roster) < self._scale.enterprise_roster:
+                roster.append(person)
+        return person
+
+
 def _claims(
     ctx: AppContext,
     reporter: Reporter,
     rng: Random,
-    people: list[SyntheticPerson],
+    claimants: list[SyntheticPerson],
     scheme_code: str,
     scale: Scale,
 ) -> dict[str, int]:
     """Graduates in Taiyuan rush for a first-come quota; the late ones are told it is gone."""
-    graduates = [
-        p
-        for p in people
-        if p.household_region == "140100"
-        and {"college_graduate", "unemployed_graduate"} & set(p.target_groups)
-    ]
-    rng.shuffle(graduates)
-    claimants = graduates[: scale.graduate_claimants]
+    rng.shuffle(claimants)
     advance = reporter.stage("First-come claims for graduates", len(claimants))
     won = exhausted = refused = 0
     for n, person in enumerate(claimants, start=1):
@@ -196,20 +213,17 @@ def _claims(
 
 
 def _enterprise_requests(
-    ctx: AppContext, rng: Random, people: list[SyntheticPerson], scheme_code: str, scale: Scale
+    ctx: AppContext, rosters: dict[str, list[SyntheticPerson]], scheme_code: str, scale: Scale
 ) -> dict[str, int]:
-    by_employer: dict[str, list[SyntheticPerson]] = defaultdict(list)
-    for p in people:
-        if p.employer_credit_code and p.employer_credit_code.startswith("91"):
-            by_employer[p.employer_credit_code].append(p)
-    requesting = sorted(by_employer, key=lambda e: -len(by_employer[e]))[
-        : scale.requesting_enterprises
-    ]
+    """The largest enterprises each request vouchers for a roster of their employees."""
+    requesting = sorted(rosters, key=lambda e: (-len(rosters[e]), e))
     issued = refused = 0
-    for employer in requesting:
-        roster = by_employer[employer][: scale.enterprise_roster]
+    for employer in requesting[: scale.requesting_enterprises]:
         outcomes = issuance.issue_for_enterprise(
-            ctx, scheme_code, employer, [(i + 2, p.resident_id) for i, p in enumerate(roster)]
+            ctx,
+            scheme_code,
+            employer,
+            [(i + 2, p.resident_id) for i, p in enumerate(rosters[employer])],
         )
         issued += sum(o.voucher_id is not None for o in outcomes)
         refused += sum(o.voucher_id is None for o in outcomes)

@@ -36,7 +36,7 @@ SCALES = {
     ),
     "pilot": Scale(
         name="pilot",
-        people=2_600_000,
+        people=5_000_000,  # about 35 % of a registry qualifies for the target-group scheme
         enterprises=2_000,
         institutions_per_city=130,  # 11 cities x 130 ~ the pilot's 1,448 institutions
         target_quota=1_740_000,
