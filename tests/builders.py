@@ -34,6 +34,7 @@ OCCUPATION = "4-10-01-02"  # 育婴员, in the shipped occupation list
 # 09:00 in Shanghai on a Monday, comfortably in the past of the machine running the tests, so
 # resident IDs generated for "today" never carry a birth date in the future.
 DEFAULT_START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+DEFAULT_TODAY = DEFAULT_START.date()
 
 
 class Clock:
@@ -123,7 +124,7 @@ def person(
     *,
     birth_date: date | None = None,
     age: int = 30,
-    today: date = DEFAULT_START.date(),
+    today: date = DEFAULT_TODAY,
     region: str = CITY,
     groups: Iterable[TargetGroup | str] = (TargetGroup.UNEMPLOYED,),
     card_status: CardStatus | str = CardStatus.ACTIVE,
@@ -157,12 +158,12 @@ def synthetic_people(
     seed: int = 1,
     cities: Sequence[str] = (CITY, OTHER_CITY),
     employers: Sequence[str] = (),
-    today: date = DEFAULT_START.date(),
+    today: date = DEFAULT_TODAY,
 ) -> list[SyntheticPerson]:
     return list(generate_people(Random(seed), count, cities, employers, today))
 
 
-def people_row(p: SyntheticPerson) -> list[str]:
+def people_row(p: SyntheticPerson) -> list[object]:
     return [
         p.resident_id,
         p.name,

@@ -25,16 +25,6 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Tables whose content a migration (or load_builtin_regions) provides; never truncated.
 KEPT_TABLES = frozenset({"regions", "alembic_version"})
 SQLITE_FILE = "skillvoucher.db"
-# src calls Result.tuples(), deprecated in SQLAlchemy 2.1 (which pyproject allows). Warnings are
-# errors, so every query would fail; this one warning is let through here, and
-# tests/integration/test_sqlalchemy_compat.py keeps the problem visible until src is fixed.
-TUPLES_DEPRECATION = (
-    r"ignore:The Result\.tuples\(\) method is deprecated:sqlalchemy.exc.SADeprecationWarning"
-)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("filterwarnings", TUPLES_DEPRECATION)
 
 
 def _migrate_and_load_regions(url: str, directory: Path) -> None:

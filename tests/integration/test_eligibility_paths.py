@@ -112,7 +112,11 @@ def eligibility_documents() -> st.SearchStrategy[dict[str, Any]]:
             "max_vouchers_per_year": st.integers(1, 3),
             "one_active_voucher": st.booleans(),
         },
-    ).filter(lambda e: e.get("min_age", 0) <= e.get("max_age", 100))
+    ).filter(_ages_in_order)
+
+
+def _ages_in_order(eligibility: dict[str, Any]) -> bool:
+    return bool(eligibility.get("min_age", 0) <= eligibility.get("max_age", 100))
 
 
 @st.composite
@@ -230,10 +234,10 @@ def check_paths_agree(ctx: AppContext, clock: Clock, scenario: Scenario) -> set[
         )
         by_sql = set(uow.session.scalars(sa.select(Person.id_digest).where(condition)))
         # The history the Python path is given is the one the repository reports.
-        for digest, history in histories.items():
+        for digest, done in histories.items():
             person_id = uow.session.scalar(sa.select(Person.id).where(Person.id_digest == digest))
             assert person_id is not None
-            assert uow.people.history(person_id, year_start) == expected_history(history, today)
+            assert uow.people.history(person_id, year_start) == expected_history(done, today)
 
     by_python: set[str] = set()
     for p in people:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -364,3 +364,16 @@ def test_revoked_voucher_frees_its_seat(ctx: AppContext, world: TrainingWorld) -
     with pytest.raises(VoucherNotUsable):
         enrolment.grant_consent(ctx, issued.voucher_id)
     assert ledger_problems(ctx) == []
+
+
+def test_course_that_has_ended_is_refused(ctx: AppContext, clock: Clock) -> None:
+    world = training_world(ctx, course={"end_date": date(2026, 3, 20)})
+    issued = issue(ctx, world.scheme.code, world.people[0])
+    clock.set(datetime(2026, 3, 20, 15, 59, tzinfo=UTC))  # 23:59 on 20 March in Shanghai
+    grant = enrolment.grant_consent(ctx, issued.voucher_id)
+    clock.advance(timedelta(minutes=1))
+
+    with pytest.raises(CourseNotUsable, match="the course ended on 2026-03-20"):
+        enrolment.enrol(ctx, issued.voucher_id, world.institution, "C1", grant.code)
+
+    assert_still_issued(ctx, issued.voucher_id)

@@ -1,4 +1,4 @@
-"""Registry and catalogue imports: good rows in, bad rows reported by line, re-runs change nothing."""
+"""Registry and catalogue imports: good rows in, bad rows reported by line, re-runs idempotent."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ from builders import (
     Clock,
     CourseSpec,
     credit_code,
+    enrol,
     import_institution,
+    issue,
     people_row,
     person,
+    training_world,
     write_csv,
 )
 from skillvoucher.application.catalogue_import import (
@@ -38,7 +41,7 @@ from skillvoucher.domain.identity import mask_resident_id
 from skillvoucher.domain.people import CardStatus, TargetGroup, groups_to_mask
 from skillvoucher.persistence.tables import Course, Institution, Person
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------------------------
 
 
 def table_rows(ctx: AppContext, table: Any) -> list[dict[str, Any]]:
@@ -139,14 +142,14 @@ def test_people_import_takes_good_rows_and_reports_each_bad_one(
     stored = {r["id_digest"]: r for r in table_rows(ctx, Person)}
     assert set(stored) == {ctx.digest(p.resident_id) for p in data.good}
     for p in data.good:
-        row = stored[ctx.digest(p.resident_id)]
-        assert row["name"] == p.name
-        assert row["mobile"] == p.mobile
-        assert row["id_masked"] == mask_resident_id(p.resident_id)
-        assert row["household_region"] == p.household_region
-        assert row["province_code"] == "140000"
-        assert row["card_status"] is CardStatus(p.ssc_card_status)
-        assert row["target_groups_mask"] == groups_to_mask(
+        saved = stored[ctx.digest(p.resident_id)]
+        assert saved["name"] == p.name
+        assert saved["mobile"] == p.mobile
+        assert saved["id_masked"] == mask_resident_id(p.resident_id)
+        assert saved["household_region"] == p.household_region
+        assert saved["province_code"] == "140000"
+        assert saved["card_status"] is CardStatus(p.ssc_card_status)
+        assert saved["target_groups_mask"] == groups_to_mask(
             frozenset(TargetGroup(g) for g in p.target_groups)
         )
 
@@ -184,14 +187,19 @@ def test_people_reimport_changes_nothing_and_a_changed_row_is_updated(
         assert new["target_groups_mask"] == TargetGroup.LAID_OFF.bit
         assert new["created_at"] == old["created_at"]
         assert new["updated_at"] == clock.now
-        unchanged_columns = old.keys() - {"mobile", "target_groups_mask", "content_digest", "updated_at"}
+        unchanged_columns = old.keys() - {
+            "mobile",
+            "target_groups_mask",
+            "content_digest",
+            "updated_at",
+        }
         assert {c: new[c] for c in unchanged_columns} == {c: old[c] for c in unchanged_columns}
 
 
 def test_xlsx_numeric_cells_are_read_as_text(ctx: AppContext) -> None:
     """Excel keeps a typed-in mobile number as a number; it must import like the CSV text."""
     holder = person(name="吴昊")
-    row: list[object] = people_row(holder)
+    row = people_row(holder)
     row[2] = int(holder.mobile)
     report = import_people(ctx, write_people(ctx, [row], ".xlsx"))
     assert (report.inserted, report.problems) == (1, [])
@@ -203,7 +211,13 @@ def test_people_file_missing_a_column_is_refused_before_anything_is_written(
     ctx: AppContext, suffix: str
 ) -> None:
     header = [c for c in PEOPLE_HEADER if c != "household_region"]
-    rows = [[v for c, v in zip(PEOPLE_HEADER, people_row(person()), strict=True) if c != "household_region"]]
+    rows = [
+        [
+            v
+            for c, v in zip(PEOPLE_HEADER, people_row(person()), strict=True)
+            if c != "household_region"
+        ]
+    ]
     path = ctx.settings.data_dir / f"no-region{suffix}"
     if suffix == ".xlsx":
         write_xlsx(path, header, rows)
@@ -225,11 +239,6 @@ def test_line_numbers_count_file_lines_around_multiline_cells(ctx: AppContext) -
     assert [p.line for p in report.problems] == [4]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: tabular._csv_rows reports csv.reader.line_num, the line where a "
-    "multi-line row ENDS, but RowProblem.line promises the line where it starts",
-)
 def test_a_bad_multiline_row_is_reported_at_the_line_where_it_starts(ctx: AppContext) -> None:
     rows = [people_row(person(name="王\n芳"))]
     rows[0][2] = "12345"
@@ -355,10 +364,14 @@ def test_course_file_missing_a_column_is_refused_before_anything_is_written(
 ) -> None:
     institution = import_institution(ctx)
     header = [c for c in COURSE_COLUMNS if c != "price_fen"]
-    row = [v for c, v in zip(COURSE_COLUMNS, CourseSpec().row(institution), strict=True) if c != "price_fen"]
+    row = [
+        v
+        for c, v in zip(COURSE_COLUMNS, CourseSpec().row(institution), strict=True)
+        if c != "price_fen"
+    ]
     path = write_csv(ctx.settings.data_dir / "courses.csv", header, [row])
 
-    with pytest.raises(InvalidInput, match="lacks the column.*price_fen"):
+    with pytest.raises(InvalidInput, match=r"lacks the column.*price_fen"):
         import_courses(ctx, path)
 
     assert table_rows(ctx, Course) == []
@@ -367,8 +380,28 @@ def test_course_file_missing_a_column_is_refused_before_anything_is_written(
 def test_institution_file_missing_a_column_is_refused(ctx: AppContext) -> None:
     header = [c for c in INSTITUTION_COLUMNS if c != "approval_status"]
     path = write_csv(
-        ctx.settings.data_dir / "inst.csv", header, [[credit_code(), "太原市晋阳学校", "140100", "both"]]
+        ctx.settings.data_dir / "inst.csv",
+        header,
+        [[credit_code(), "太原市晋阳学校", "140100", "both"]],
     )
     with pytest.raises(InvalidInput, match="approval_status"):
         import_institutions(ctx, path)
     assert table_rows(ctx, Institution) == []
+
+
+def test_course_capacity_below_its_enrolments_is_reported_not_crashed(ctx: AppContext) -> None:
+    world = training_world(ctx)
+    for holder in world.people[:2]:
+        enrol(ctx, issue(ctx, world.scheme.code, holder).voucher_id, world.institution)
+    rows = [
+        CourseSpec(course_code="C1", capacity=1).row(world.institution),
+        CourseSpec(course_code="C9").row(world.institution),
+    ]
+    path = write_csv(ctx.settings.data_dir / "courses.csv", COURSE_COLUMNS, rows)
+
+    report = import_courses(ctx, path)
+
+    assert [p.line for p in report.problems] == [2]
+    assert report.inserted == 1
+    stored = {r["course_code"]: r for r in table_rows(ctx, Course)}
+    assert (stored["C1"]["capacity"], stored["C1"]["enrolled_count"]) == (100, 2)

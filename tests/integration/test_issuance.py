@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -149,6 +149,21 @@ def test_push_stops_at_the_quota(
     assert reached <= expected
     assert schemes.get_scheme(ctx, scheme.code).issued_count == quota
     assert issuance.push_issue(ctx, scheme.code).issued == 0
+    assert ledger_problems(ctx) == []
+
+
+def test_push_stops_where_the_budget_runs_out(
+    ctx: AppContext, clock: Clock, registry: list[SyntheticPerson]
+) -> None:
+    # The quota would allow everyone; the budget covers only 7 face values and a bit.
+    scheme = make_scheme(ctx, **PUSH_SCHEME, quota=400, budget_fen=7 * FACE + FACE // 2)
+    assert len(expected_eligible(ctx, clock, scheme.code, registry)) > 7
+
+    pushed = issuance.push_issue(ctx, scheme.code)
+
+    assert pushed.issued == 7
+    assert schemes.get_scheme(ctx, scheme.code).available_fen == FACE // 2
+    assert balances(ctx)[Account.COMMITTED] == 7 * FACE
     assert ledger_problems(ctx) == []
 
 
@@ -319,17 +334,23 @@ def test_enterprise_scheme_issues_only_to_employees_of_the_requesting_enterprise
         ctx,
         scheme.code,
         ours,
-        [(2, our_staff[1].resident_id), (3, their_staff.resident_id), (4, jobless.resident_id),
-         (5, "123")],
+        [
+            (2, our_staff[1].resident_id),
+            (3, their_staff.resident_id),
+            (4, jobless.resident_id),
+            (5, "123"),
+        ],
     )
 
     assert [o.line for o in outcomes] == [2, 3, 4, 5]
-    assert outcomes[0].voucher_id is not None and outcomes[0].reason is None
+    assert outcomes[0].voucher_id is not None
+    assert outcomes[0].reason is None
     assert outcomes[1].voucher_id is None
     assert "not an employee" in (outcomes[1].reason or "")
     assert outcomes[2].voucher_id is None
     assert "not an employee" in (outcomes[2].reason or "")
-    assert outcomes[3].voucher_id is None and outcomes[3].masked_id == "-"
+    assert outcomes[3].voucher_id is None
+    assert outcomes[3].masked_id == "-"
     assert holders(ctx, scheme.code) == {ctx.digest(p.resident_id) for p in our_staff}
     assert issuance.eligible_count(ctx, scheme.code) == 0  # a push would reach nobody
     assert issued.voucher_id != outcomes[0].voucher_id
@@ -359,7 +380,8 @@ def test_issued_credential_verifies_offline(ctx: AppContext, clock: Clock) -> No
         # The credential names the holder by an opaque reference, never the ID number.
         assert claims.holder_ref == str(voucher.person_id)
         assert uuid.UUID(claims.holder_ref) == voucher.person_id
-        assert voucher.key_id is not None and voucher.key_id.startswith(CITY)
+        assert voucher.key_id is not None
+        assert voucher.key_id.startswith(CITY)
     assert holder.resident_id not in issued.credential
 
     clock.advance(timedelta(days=31))
@@ -380,3 +402,34 @@ def test_every_pushed_credential_verifies(
         claims = verify_voucher(voucher.credential, keys, clock.now)
         assert claims.voucher_id == str(voucher.id)
         assert claims.holder_ref == str(voucher.person_id)
+
+
+def test_launch_refuses_a_budget_the_fund_cannot_cover(ctx: AppContext) -> None:
+    deposit(ctx, 1_000_000)
+    with pytest.raises(InsufficientFunds):
+        make_scheme(ctx, budget_fen=1_000_001)
+    with pytest.raises(NotFound):
+        schemes.get_scheme(ctx, "TY-2026-IND")  # nothing of the scheme was kept
+    assert balances(ctx)[Account.FUND_AVAILABLE] == 1_000_000
+    assert make_scheme(ctx, budget_fen=1_000_000).available_fen == 1_000_000
+    assert ledger_problems(ctx) == []
+
+
+@pytest.mark.usefixtures("funded")
+def test_validity_ends_at_the_earlier_of_days_and_the_last_day(
+    ctx: AppContext, clock: Clock
+) -> None:
+    relaxed = {"one_active_voucher": False}
+    short = make_scheme(
+        ctx, code="TY-UNTIL", validity={"days": 180, "until": "2026-04-30"}, eligibility=relaxed
+    )
+    long = make_scheme(
+        ctx, code="TY-DAYS", validity={"days": 30, "until": "2026-12-31"}, eligibility=relaxed
+    )
+    holder = person()
+    import_people(ctx, [holder])
+
+    # 30 April ends at midnight in Shanghai, which is 16:00 UTC.
+    until = issue(ctx, short.code, holder).valid_until
+    assert until == datetime(2026, 4, 30, 15, 59, 59, tzinfo=UTC)
+    assert issue(ctx, long.code, holder).valid_until == clock.now + timedelta(days=30)

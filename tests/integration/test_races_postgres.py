@@ -11,7 +11,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +27,6 @@ from builders import (
     training_world,
 )
 from skillvoucher.application import enrolment, schemes
-from skillvoucher.application import enrolment as enrolment_module
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.credentials.keys import KeyStore
@@ -36,10 +34,10 @@ from skillvoucher.domain.errors import (
     AlreadyEnrolled,
     AlreadyExists,
     ConsentInvalid,
-    CourseNotUsable,
     DomainError,
     QuotaExhausted,
 )
+from skillvoucher.domain.schemes import course_unusable_reasons
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.database import create_engine_for, session_factory
 from skillvoucher.persistence.repositories.vouchers import VoucherRepository
@@ -61,7 +59,7 @@ class Outcome:
 
 
 @pytest.fixture
-def crowd_ctx(ctx: AppContext, tmp_path: Path, clock: Clock) -> Iterator[AppContext]:
+def crowd_ctx(ctx: AppContext, clock: Clock) -> Iterator[AppContext]:
     """The test's context with a pool big enough that no thread waits for a connection."""
     engine = create_engine_for(
         ctx.settings.resolved_database_url, pool_size=CROWD, max_overflow=0, pool_timeout=60
@@ -88,7 +86,7 @@ def race(attempts: list[Callable[[], object]]) -> list[Outcome]:
         barrier.wait()
         try:
             outcomes[index] = Outcome(attempt(), None)
-        except BaseException as error:  # noqa: BLE001 - every outcome is asserted by the test
+        except BaseException as error:
             outcomes[index] = Outcome(None, error)
 
     threads = [
@@ -111,7 +109,9 @@ def error_kinds(outcomes: list[Outcome]) -> Counter[str]:
     return kinds
 
 
-def assert_only_domain_errors(outcomes: list[Outcome], allowed: tuple[type[DomainError], ...]) -> None:
+def assert_only_domain_errors(
+    outcomes: list[Outcome], allowed: tuple[type[DomainError], ...]
+) -> None:
     for outcome in outcomes:
         if outcome.error is not None and not isinstance(outcome.error, allowed):
             raise AssertionError(f"unexpected {outcome.error!r}") from outcome.error
@@ -149,19 +149,9 @@ def test_fifty_threads_enrol_the_same_voucher_and_exactly_one_wins(
     assert seats == 1
     assert ledger_problems(ctx) == []
 
-    # Every loser must be told why in domain terms: no IntegrityError, no deadlock.
-    assert_only_domain_errors(outcomes, (AlreadyEnrolled, ConsentInvalid, CourseNotUsable))
-    misreported = [
-        o.error for o in outcomes if isinstance(o.error, CourseNotUsable)
-    ]
-    assert all(ONCE_PER_LEVEL in str(e) for e in misreported), misreported
-    if misreported:
-        # Known src bug, reproduced deterministically by
-        # test_a_loser_of_an_enrolment_race_is_told_already_enrolled below.
-        pytest.xfail(
-            f"{len(misreported)} of {CROWD - 1} losers got CourseNotUsable({ONCE_PER_LEVEL!r}) "
-            "instead of AlreadyEnrolled"
-        )
+    # Every loser must be told why in domain terms: no IntegrityError, no deadlock, and
+    # never a misleading "already trained in this occupation" about its own voucher.
+    assert_only_domain_errors(outcomes, (AlreadyEnrolled, ConsentInvalid))
     assert kinds["AlreadyEnrolled"] + kinds["ConsentInvalid"] == CROWD - 1, kinds
 
 
@@ -244,7 +234,7 @@ class Interleaving:
         def attempt(index: int, call: Callable[[], object]) -> None:
             try:
                 outcomes[index] = Outcome(call(), None)
-            except BaseException as error:  # noqa: BLE001 - asserted by the caller
+            except BaseException as error:
                 outcomes[index] = Outcome(None, error)
             finally:
                 if index == 1:
@@ -265,12 +255,6 @@ class Interleaving:
         return done
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: enrol() runs the once-per-occupation check (has_trained_in) before its "
-    "conditional UPDATE, and the check counts the voucher's OWN enrolment made concurrently, "
-    "so the loser gets CourseNotUsable instead of AlreadyEnrolled",
-)
 def test_a_loser_of_an_enrolment_race_is_told_already_enrolled(
     ctx: AppContext, crowd_ctx: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,13 +262,13 @@ def test_a_loser_of_an_enrolment_race_is_told_already_enrolled(
     issued = issue(ctx, world.scheme.code, world.people[0])
     first_code, second_code = (enrolment.grant_consent(ctx, issued.voucher_id).code for _ in "ab")
     interleaving = Interleaving(ctx)
-    checks = enrolment_module.course_unusable_reasons
+    checks = course_unusable_reasons
 
     def paused_checks(*args: Any) -> list[str]:
         interleaving.pause()  # the voucher was read as issued; now the other enrols it
         return checks(*args)
 
-    monkeypatch.setattr(enrolment_module, "course_unusable_reasons", paused_checks)
+    monkeypatch.setattr(enrolment, "course_unusable_reasons", paused_checks)
 
     first, second = interleaving.run(
         lambda: enrolment.enrol(crowd_ctx, issued.voucher_id, world.institution, "C1", first_code),
@@ -296,11 +280,6 @@ def test_a_loser_of_an_enrolment_race_is_told_already_enrolled(
     assert isinstance(loser.error, AlreadyEnrolled | ConsentInvalid), repr(loser.error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: enrol() checks once-per-occupation-and-level without locking the holder, "
-    "so two vouchers of one person enrolled at the same time both pass the check",
-)
 def test_two_vouchers_of_one_holder_cannot_both_take_one_occupation_and_level(
     ctx: AppContext, crowd_ctx: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -312,8 +291,8 @@ def test_two_vouchers_of_one_holder_cannot_both_take_one_occupation_and_level(
     interleaving = Interleaving(ctx)
     has_trained_in = VoucherRepository.has_trained_in
 
-    def paused_check(self: VoucherRepository, *args: Any) -> bool:
-        answer = has_trained_in(self, *args)
+    def paused_check(self: VoucherRepository, *args: Any, **kwargs: Any) -> bool:
+        answer = has_trained_in(self, *args, **kwargs)
         interleaving.pause()  # checked, not yet enrolled: the other voucher enrols now
         return answer
 

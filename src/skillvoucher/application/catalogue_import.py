@@ -136,9 +136,15 @@ def import_courses(
             for i in uow.catalogue.institutions()
             if i.credit_code in {r["institution_credit_code"] for _, r in rows}
         }
+        taken = uow.catalogue.seats_taken([i.id for i in institutions.values()])
     for line, row in rows:
         try:
             values = _course(row, institutions, occupations)
+            seats = taken.get((values["institution_id"], values["course_code"]), 0)
+            if values["capacity"] < seats:
+                raise InvalidInput(
+                    f"capacity {values['capacity']} is below the {seats} seats already taken"
+                )
         except DomainError as error:
             report.problems.append(RowProblem(line, error.message, row.get("course_code")))
             continue

@@ -100,6 +100,11 @@ def enrol(
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         voucher = _voucher(uow, voucher_id)
+        # Serialise each holder's enrolments: the once-per-occupation check below reads the
+        # holder's enrolments and then writes one, which is only safe one at a time. Re-read
+        # the voucher under the lock, so a loser of a race sees the winner's enrolment.
+        uow.people.lock(voucher.person_id)
+        uow.session.refresh(voucher)
         if voucher.status is not VoucherStatus.ISSUED:
             if voucher.status in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
                 raise AlreadyEnrolled(f"voucher {voucher_id} is already enrolled")
@@ -132,7 +137,7 @@ def enrol(
                 f"course {course_code} cannot take this voucher: {'; '.join(reasons)}"
             )
         if rules.eligibility.once_per_occupation_level and uow.vouchers.has_trained_in(
-            voucher.person_id, course.occupation_code, course.skill_level
+            voucher.person_id, course.occupation_code, course.skill_level, other_than=voucher_id
         ):
             raise CourseNotUsable(
                 "the holder already used a voucher for this occupation and skill level"

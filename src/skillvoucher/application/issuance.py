@@ -251,7 +251,10 @@ def push_issue(
             chunk = uow.people.matching_chunk(condition, cursor, ctx.settings.chunk_size)
             if not chunk:
                 break
-            granted = uow.schemes.reserve_quota(scheme.id, len(chunk))
+            # Stop at whichever runs out first, the quota or the budget: a chunk the budget
+            # cannot cover in full is cut, rather than failing as a whole.
+            affordable = scheme.available_fen // rules.face_value.max_fen
+            granted = uow.schemes.reserve_quota(scheme.id, min(len(chunk), affordable))
             if granted == 0:
                 break
             key = ctx.keys.ensure_active_key(scheme.region_code)

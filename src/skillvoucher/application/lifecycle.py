@@ -110,6 +110,8 @@ def claw_back_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> in
         if enrolment is not None:
             uow.vouchers.cancel_enrolment(enrolment.id, now)
             uow.catalogue.free_seat(enrolment.course_id)
+        # Lines not yet paid must never be paid now: their batch pays without them.
+        withheld = uow.settlement.withhold_unpaid_lines(voucher_id, now)
         held = uow.ledger.voucher_balances(voucher_id)
         paid, payable = held[Account.PAID], held[Account.PAYABLE]
         where = (voucher.region_code, voucher.scheme_id, voucher_id, voucher.institution_id)
@@ -129,7 +131,12 @@ def claw_back_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> in
             entity_type="voucher",
             entity_id=voucher_id,
             region_code=voucher.region_code,
-            payload={"reason": reason, "paid_fen": paid, "payable_fen": payable},
+            payload={
+                "reason": reason,
+                "paid_fen": paid,
+                "payable_fen": payable,
+                "lines_withheld": withheld,
+            },
         )
         uow.commit()
     return recovered

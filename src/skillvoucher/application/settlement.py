@@ -140,7 +140,9 @@ def _settle_institution(
                     minutes.get(c.enrolment_id, 0), c.course_hours
                 ),
                 completed=completed,
-                certified=completed and c.certificate_no is not None,
+                # Like attendance and completion, a certificate counts for the period in
+                # which it was recorded, not for one that had already ended.
+                certified=completed and c.certified_at is not None and c.certified_at <= until,
             )
             amounts = stage_amounts(c.redeemable_fen, rules.stages)
             earned = earned_stage_indexes(rules.stages, progress, rules.min_attendance_percent)
@@ -301,7 +303,7 @@ def mark_batch_paid(ctx: AppContext, batch_id: uuid.UUID, payment_reference: str
                     settlement_batch_id=batch_id,
                 )
                 for line in uow.settlement.lines(batch_id)
-                if line.amount_fen > 0
+                if line.amount_fen > 0 and line.withheld_at is None
             ],
             now,
         )
@@ -369,12 +371,14 @@ class ReconciliationRow:
     status: BatchStatus
     total_fen: int
     lines_fen: int
+    withheld_fen: int  # lines of clawed-back vouchers: never paid
     payable_posted_fen: int
     paid_posted_fen: int
 
     @property
     def agrees(self) -> bool:
-        expected_paid = self.total_fen if self.status is BatchStatus.PAID else 0
+        paid_in_full = self.total_fen - self.withheld_fen
+        expected_paid = paid_in_full if self.status is BatchStatus.PAID else 0
         return (
             self.total_fen == self.lines_fen == self.payable_posted_fen
             and self.paid_posted_fen == expected_paid
@@ -391,7 +395,7 @@ def reconcile(ctx: AppContext) -> list[ReconciliationRow]:
                 b.id,
                 b.status,
                 b.total_fen,
-                lines.get(b.id, 0),
+                *lines.get(b.id, (0, 0)),
                 posted.get((b.id, JournalKind.PAYABLE), 0),
                 posted.get((b.id, JournalKind.PAID), 0),
             )

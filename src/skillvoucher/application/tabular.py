@@ -55,11 +55,16 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise InvalidInput(f"cannot read {path}: {error.strerror}") from None
     with handle:
         reader = csv.reader(handle)
-        try:
-            for cells in reader:
-                yield reader.line_num, cells
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise InvalidInput(f"{path.name} near line {reader.line_num}: {error}") from None
+        while True:
+            # A quoted cell may span lines: a row is numbered by the line where it starts.
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except (UnicodeDecodeError, csv.Error) as error:
+                raise InvalidInput(f"{path.name} near line {start}: {error}") from None
+            yield start, cells
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:

@@ -109,7 +109,11 @@ def record_completion(
         if voucher is None:
             raise NotFound(f"voucher {voucher_id} is not known")
         cert = (
-            {"certificate_no": certificate_no.strip(), "certificate_level": certificate_level}
+            {
+                "certificate_no": certificate_no.strip(),
+                "certificate_level": certificate_level,
+                "certified_at": now,
+            }
             if certificate_no
             else {}
         )

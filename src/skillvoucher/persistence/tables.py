@@ -195,6 +195,7 @@ class Voucher(Base):
     certificate_level: Mapped[SkillLevel | None] = mapped_column(
         str_enum(SkillLevel, "certificate_level")
     )
+    certified_at: Mapped[datetime | None]  # when the certificate was recorded (settlement evidence)
     closed_at: Mapped[datetime | None]  # settled, expired or revoked
     version: Mapped[int] = mapped_column(default=1)
 
@@ -301,6 +302,7 @@ class SettlementLine(Base):
     stage_index: Mapped[int]
     evidence: Mapped[Evidence] = mapped_column(str_enum(Evidence, "evidence"))
     amount_fen: Mapped[int] = mapped_column(Fen)
+    withheld_at: Mapped[datetime | None]  # clawed back before its batch was paid: never paid
 
 
 class LedgerEntry(Base):

@@ -72,7 +72,7 @@ def voucher_accounting(session: Session) -> list[str]:
         .group_by(Voucher.id, Voucher.status, Voucher.face_value_fen)
     )
     problems = []
-    for voucher_id, status, face, took, kept, gave_back, still in session.execute(stmt).tuples():
+    for voucher_id, status, face, took, kept, gave_back, still in session.execute(stmt):
         if took != face:
             problems.append(f"voucher {voucher_id}: committed {took} fen for a face of {face}")
         elif kept + gave_back != face:

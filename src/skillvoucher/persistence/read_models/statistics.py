@@ -83,8 +83,7 @@ def breakdown(session: Session, dimension: str) -> list[Counts]:
         raise ValueError(f"unknown dimension {dimension}")
     stmt = base.add_columns(key, label, *_measures()).group_by(key, label).order_by(key)
     return [
-        Counts(str(k), str(lab), *(int(v) for v in rest))
-        for k, lab, *rest in session.execute(stmt).tuples()
+        Counts(str(k), str(lab), *(int(v) for v in rest)) for k, lab, *rest in session.execute(stmt)
     ]
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.catalogue import ApprovalStatus
-from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
 from skillvoucher.persistence.tables import Course, Institution
 
 
@@ -65,7 +65,14 @@ class CatalogueRepository:
         stmt = sa.select(Institution.credit_code, Institution.id).where(
             Institution.credit_code.in_(credit_codes)
         )
-        return dict(self._session.execute(stmt).tuples().all())
+        return dict(self._session.execute(stmt).all())
+
+    def seats_taken(self, institution_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], int]:
+        """Seats already taken per (institution, course code)."""
+        stmt = sa.select(Course.institution_id, Course.course_code, Course.enrolled_count).where(
+            Course.institution_id.in_(institution_ids), Course.enrolled_count > 0
+        )
+        return {(i, c): n for i, c, n in self._session.execute(stmt)}
 
     def course(self, course_id: uuid.UUID) -> Course | None:
         return self._session.get(Course, course_id)
@@ -79,12 +86,13 @@ class CatalogueRepository:
 
     def take_seat(self, course_id: uuid.UUID) -> bool:
         """Claim one seat if the course has room; a conditional UPDATE, safe under races."""
-        result = self._session.execute(
+        changed = rows_changed(
+            self._session,
             plain_update(Course)
             .where(Course.id == course_id, Course.enrolled_count < Course.capacity)
-            .values(enrolled_count=Course.enrolled_count + 1)
+            .values(enrolled_count=Course.enrolled_count + 1),
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return changed == 1
 
     def free_seat(self, course_id: uuid.UUID) -> None:
         self._session.execute(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 
@@ -38,3 +39,9 @@ def plain_update(table: Any) -> Any:
     that turns linear work quadratic. Repositories re-read what they need, so nothing is lost.
     """
     return sa.update(table).execution_options(synchronize_session=False)
+
+
+def rows_changed(session: Session, statement: Any) -> int:
+    """Run an UPDATE and say how many rows it changed: the test of every conditional UPDATE."""
+    result = session.execute(statement)
+    return int(cast(CursorResult[Any], result).rowcount)

@@ -20,7 +20,7 @@ from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
-from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
 from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Scheme
 
 Journal = Movement | Reversal
@@ -77,26 +77,28 @@ class LedgerRepository:
             bulk_insert(self._session, LedgerEntry, rows)
 
     def _move_fund(self, region_code: str, delta: int) -> None:
-        result = self._session.execute(
+        changed = rows_changed(
+            self._session,
             plain_update(FundAccount)
             .where(
                 FundAccount.region_code == region_code,
                 FundAccount.available_fen + delta >= 0,
             )
-            .values(available_fen=FundAccount.available_fen + delta)
+            .values(available_fen=FundAccount.available_fen + delta),
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if changed != 1:
             raise InsufficientFunds(
                 f"the special fund of region {region_code} cannot cover {-delta} fen"
             )
 
     def _move_scheme(self, scheme_id: uuid.UUID, delta: int) -> None:
-        result = self._session.execute(
+        changed = rows_changed(
+            self._session,
             plain_update(Scheme)
             .where(Scheme.id == scheme_id, Scheme.available_fen + delta >= 0)
-            .values(available_fen=Scheme.available_fen + delta)
+            .values(available_fen=Scheme.available_fen + delta),
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if changed != 1:
             raise InsufficientFunds(f"the scheme's budget cannot cover {-delta} fen")
 
     # Read side: balances are only ever sums of postings.
@@ -107,7 +109,7 @@ class LedgerRepository:
         )
         if region_code is not None:
             stmt = stmt.where(LedgerEntry.region_code == region_code)
-        found = {Account(a): int(s) for a, s in self._session.execute(stmt).tuples()}
+        found = {Account(a): int(s) for a, s in self._session.execute(stmt)}
         return {account: found.get(account, 0) for account in Account}
 
     def voucher_balances(self, voucher_id: uuid.UUID) -> dict[Account, int]:
@@ -116,7 +118,7 @@ class LedgerRepository:
             .where(LedgerEntry.voucher_id == voucher_id)
             .group_by(LedgerEntry.account)
         )
-        found = {Account(a): int(s) for a, s in self._session.execute(stmt).tuples()}
+        found = {Account(a): int(s) for a, s in self._session.execute(stmt)}
         return {account: found.get(account, 0) for account in Account}
 
     def committed_by_voucher(self, voucher_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -130,7 +132,7 @@ class LedgerRepository:
             )
             .group_by(LedgerEntry.voucher_id)
         )
-        return {v: int(s) for v, s in self._session.execute(stmt).tuples() if v is not None}
+        return {v: int(s) for v, s in self._session.execute(stmt) if v is not None}
 
     def entries(self, region_code: str | None = None, limit: int = 50) -> list[LedgerEntry]:
         stmt = sa.select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(limit)
@@ -153,7 +155,7 @@ class LedgerRepository:
             .where(LedgerEntry.account == Account.SCHEME_AVAILABLE)
             .group_by(LedgerEntry.scheme_id)
         )
-        return {s: int(v) for s, v in self._session.execute(stmt).tuples() if s is not None}
+        return {s: int(v) for s, v in self._session.execute(stmt) if s is not None}
 
     def fund_bucket_balances(self) -> dict[str, int]:
         stmt = (
@@ -161,7 +163,7 @@ class LedgerRepository:
             .where(LedgerEntry.account == Account.FUND_AVAILABLE)
             .group_by(LedgerEntry.region_code)
         )
-        return {r: int(v) for r, v in self._session.execute(stmt).tuples()}
+        return {r: int(v) for r, v in self._session.execute(stmt)}
 
     def negative_voucher_buckets(self) -> list[tuple[uuid.UUID, Account, int]]:
         """(voucher, bucket, balance) for any voucher bucket below zero (must be empty)."""
@@ -175,7 +177,7 @@ class LedgerRepository:
             .group_by(LedgerEntry.voucher_id, LedgerEntry.account)
             .having(total < 0)
         )
-        rows = self._session.execute(stmt).tuples()
+        rows = self._session.execute(stmt)
         return [(v, Account(a), int(t)) for v, a, t in rows if v is not None]
 
     def kind_totals(self) -> dict[JournalKind, int]:
@@ -185,7 +187,7 @@ class LedgerRepository:
             .where(LedgerEntry.amount_fen > 0)
             .group_by(LedgerEntry.kind)
         )
-        found = {JournalKind(k): int(s) for k, s in self._session.execute(stmt).tuples()}
+        found = {JournalKind(k): int(s) for k, s in self._session.execute(stmt)}
         return {kind: found.get(kind, 0) for kind in JournalKind}
 
     def ensure_fund_account(self, region_code: str, name: str, at: datetime) -> None:

@@ -47,9 +47,7 @@ class PeopleRepository:
                 sa.select(Person.id_digest, Person.content_digest).where(
                     Person.id_digest.in_(digests)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         fresh = [r for r in rows if r["id_digest"] not in known]
         changed = [
@@ -118,4 +116,4 @@ class PeopleRepository:
         )
         if after is not None:
             stmt = stmt.where(Person.id > after)
-        return list(self._session.execute(stmt).tuples())
+        return list(self._session.execute(stmt))

@@ -48,4 +48,4 @@ class RegionRepository:
         return set(self._session.scalars(sa.select(Region.code)))
 
     def names(self) -> dict[str, str]:
-        return dict(self._session.execute(sa.select(Region.code, Region.name)).tuples().all())
+        return dict(self._session.execute(sa.select(Region.code, Region.name)).all())

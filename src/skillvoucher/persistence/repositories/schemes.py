@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.schemes import SchemeStatus
-from skillvoucher.persistence.repositories.dialect import plain_update
+from skillvoucher.persistence.repositories.dialect import plain_update, rows_changed
 from skillvoucher.persistence.tables import Scheme
 
 
@@ -41,16 +41,17 @@ class SchemeRepository:
         )
         take = min(wanted, max(int(remaining or 0), 0))
         while take > 0:
-            result = self._session.execute(
+            changed = rows_changed(
+                self._session,
                 plain_update(Scheme)
                 .where(
                     Scheme.id == scheme_id,
                     Scheme.status == SchemeStatus.ACTIVE,
                     Scheme.issued_count + take <= Scheme.quota,
                 )
-                .values(issued_count=Scheme.issued_count + take)
+                .values(issued_count=Scheme.issued_count + take),
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            if changed == 1:
                 return take
             # Someone else took places meanwhile: look again at what is left.
             remaining = self._session.scalar(

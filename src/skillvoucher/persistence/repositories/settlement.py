@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.settlement import BatchStatus
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
 from skillvoucher.persistence.tables import (
     Course,
     Enrolment,
@@ -37,7 +37,7 @@ class SettlementCandidate:
     enrolment_id: uuid.UUID
     course_hours: int
     completed_at: datetime | None
-    certificate_no: str | None
+    certified_at: datetime | None
 
 
 class SettlementRepository:
@@ -60,7 +60,7 @@ class SettlementRepository:
                 Enrolment.id,
                 Course.hours,
                 Voucher.completed_at,
-                Voucher.certificate_no,
+                Voucher.certified_at,
             )
             .join(
                 Enrolment,
@@ -80,7 +80,7 @@ class SettlementRepository:
         )
         if institution_id is not None:
             stmt = stmt.where(Enrolment.institution_id == institution_id)
-        return [SettlementCandidate(*row) for row in self._session.execute(stmt).tuples()]
+        return [SettlementCandidate(*row) for row in self._session.execute(stmt)]
 
     def settled_stages(self, voucher_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
         found: dict[uuid.UUID, set[int]] = defaultdict(set)
@@ -89,7 +89,7 @@ class SettlementRepository:
             stmt = sa.select(SettlementLine.voucher_id, SettlementLine.stage_index).where(
                 SettlementLine.voucher_id.in_(part)
             )
-            for voucher_id, stage in self._session.execute(stmt).tuples():
+            for voucher_id, stage in self._session.execute(stmt):
                 found[voucher_id].add(stage)
         return found
 
@@ -131,24 +131,47 @@ class SettlementRepository:
     def move_batch(
         self, batch_id: uuid.UUID, from_status: BatchStatus, to: BatchStatus, **values: Any
     ) -> bool:
-        result = self._session.execute(
+        changed = rows_changed(
+            self._session,
             plain_update(SettlementBatch)
             .where(SettlementBatch.id == batch_id, SettlementBatch.status == from_status)
-            .values(status=to, **values)
+            .values(status=to, **values),
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return changed == 1
 
     def institution_of(self, batch: SettlementBatch) -> Institution:
         institution = self._session.get(Institution, batch.institution_id)
         assert institution is not None  # a foreign key guarantees it
         return institution
 
-    def line_totals(self) -> dict[uuid.UUID, int]:
-        """Sum of line amounts per batch."""
-        stmt = sa.select(SettlementLine.batch_id, sa.func.sum(SettlementLine.amount_fen)).group_by(
-            SettlementLine.batch_id
+    def line_totals(self) -> dict[uuid.UUID, tuple[int, int]]:
+        """(sum of line amounts, sum of withheld line amounts) per batch."""
+        withheld = sa.case(
+            (SettlementLine.withheld_at.is_not(None), SettlementLine.amount_fen), else_=0
         )
-        return {b: int(s) for b, s in self._session.execute(stmt).tuples()}
+        stmt = sa.select(
+            SettlementLine.batch_id,
+            sa.func.sum(SettlementLine.amount_fen),
+            sa.func.sum(withheld),
+        ).group_by(SettlementLine.batch_id)
+        return {b: (int(s), int(w)) for b, s, w in self._session.execute(stmt)}
+
+    def withhold_unpaid_lines(self, voucher_id: uuid.UUID, at: datetime) -> int:
+        """Mark a voucher's lines in batches not yet paid so that paying them skips them.
+
+        Returns how many lines were withheld. Amounts are never edited.
+        """
+        unpaid = sa.select(SettlementBatch.id).where(SettlementBatch.status != BatchStatus.PAID)
+        return rows_changed(
+            self._session,
+            plain_update(SettlementLine)
+            .where(
+                SettlementLine.voucher_id == voucher_id,
+                SettlementLine.withheld_at.is_(None),
+                SettlementLine.batch_id.in_(unpaid),
+            )
+            .values(withheld_at=at),
+        )
 
     def posted_totals(self) -> dict[tuple[uuid.UUID, JournalKind], int]:
         """What the ledger moved into payable and into paid, per batch and journal kind."""
@@ -166,7 +189,5 @@ class SettlementRepository:
             .group_by(LedgerEntry.settlement_batch_id, LedgerEntry.kind)
         )
         return {
-            (b, JournalKind(k)): int(s)
-            for b, k, s in self._session.execute(stmt).tuples()
-            if b is not None
+            (b, JournalKind(k)): int(s) for b, k, s in self._session.execute(stmt) if b is not None
         }

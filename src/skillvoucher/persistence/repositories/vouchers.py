@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, upsert_insert
+from skillvoucher.persistence.repositories.dialect import (
+    bulk_insert,
+    plain_update,
+    rows_changed,
+    upsert_insert,
+)
 from skillvoucher.persistence.tables import (
     AttendanceEvent,
     ConsentCode,
@@ -53,12 +58,13 @@ class VoucherRepository:
         A conditional UPDATE checked by row count: of many concurrent attempts exactly one
         wins, on SQLite and on PostgreSQL alike. Bumps ``version`` for optimistic readers.
         """
-        result = self._session.execute(
+        changed = rows_changed(
+            self._session,
             plain_update(Voucher)
             .where(Voucher.id == voucher_id, Voucher.status.in_(from_statuses))
-            .values(status=to, version=Voucher.version + 1, **values)
+            .values(status=to, version=Voucher.version + 1, **values),
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return changed == 1
 
     def expire_due(
         self, now: datetime, limit: int, source: VoucherStatus, target: VoucherStatus
@@ -81,7 +87,7 @@ class VoucherRepository:
             .values(status=target, closed_at=now, version=Voucher.version + 1)
             .returning(Voucher.id, Voucher.scheme_id, Voucher.region_code, Voucher.face_value_fen)
         )
-        return list(self._session.execute(stmt).tuples())
+        return list(self._session.execute(stmt))
 
     def set_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> None:
         self._session.execute(
@@ -107,12 +113,13 @@ class VoucherRepository:
         ).first()
         if candidate is None:
             return False
-        result = self._session.execute(
+        changed = rows_changed(
+            self._session,
             plain_update(ConsentCode)
             .where(ConsentCode.id == candidate, ConsentCode.used_at.is_(None))
-            .values(used_at=now)
+            .values(used_at=now),
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return changed == 1
 
     # Enrolments and attendance
 
@@ -127,13 +134,16 @@ class VoucherRepository:
             )
         ).first()
 
-    def has_trained_in(self, person_id: uuid.UUID, occupation_code: str, level: str) -> bool:
-        """Whether the person already used a voucher on this occupation and level."""
+    def has_trained_in(
+        self, person_id: uuid.UUID, occupation_code: str, level: str, other_than: uuid.UUID
+    ) -> bool:
+        """Whether the person used another voucher on this occupation and level."""
         stmt = sa.select(Enrolment.id).where(
             Enrolment.person_id == person_id,
             Enrolment.occupation_code == occupation_code,
             Enrolment.skill_level == level,
             Enrolment.status == EnrolmentStatus.ACTIVE,
+            Enrolment.voucher_id != other_than,
         )
         return self._session.scalars(stmt.limit(1)).first() is not None
 
@@ -181,7 +191,7 @@ class VoucherRepository:
             )
             .group_by(AttendanceEvent.enrolment_id)
         )
-        return {e: int(m) for e, m in self._session.execute(stmt).tuples()}
+        return {e: int(m) for e, m in self._session.execute(stmt)}
 
     def holders_by_status(
         self, status: VoucherStatus, limit: int
@@ -193,4 +203,4 @@ class VoucherRepository:
             .order_by(Voucher.id)
             .limit(limit)
         )
-        return list(self._session.execute(stmt).tuples())
+        return list(self._session.execute(stmt))
