@@ -7,12 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from skillvoucher.application.context import AppContext
-from skillvoucher.application.imports import ImportReport, ProgressCallback, chunked, content_digest
+from skillvoucher.application.imports import (
+    ImportReport,
+    ProgressCallback,
+    content_digest,
+    write_in_chunks,
+)
 from skillvoucher.application.tabular import Row, read_rows
 from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
 from skillvoucher.domain.errors import DomainError, InvalidInput
 from skillvoucher.domain.identity import validate_credit_code
-from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.occupations import builtin_occupations, validate_occupation_code
 from skillvoucher.domain.regions import province_code
 from skillvoucher.domain.row_problems import RowProblem
@@ -79,29 +83,15 @@ def import_institutions(
             continue
         seen[values["credit_code"]] = line
         good.append(values)
-    for chunk in chunked(good, ctx.settings.chunk_size):
-        now = ctx.clock()
-        rows = [{**v, "id": new_id(), "created_at": now, "updated_at": now} for v in chunk]
-        with ctx.unit_of_work() as uow:
-            inserted, updated = uow.catalogue.upsert_institutions(rows)
-            uow.audit.record_many(
-                {
-                    "occurred_at": now,
-                    "actor": ctx.actor,
-                    "action": "catalogue.institution_imported",
-                    "entity_type": "institution",
-                    "entity_id": r["credit_code"],
-                    "region_code": r["region_code"],
-                    "payload": {"approval_status": r["approval_status"].value},
-                }
-                for r in rows
-            )
-            uow.commit()
-        report.inserted += inserted
-        report.updated += updated
-        report.unchanged += len(chunk) - inserted - updated
-        if progress is not None:
-            progress(report.accepted)
+    write_in_chunks(
+        ctx,
+        good,
+        lambda uow, chunk: uow.catalogue.upsert_institutions(chunk),
+        action="catalogue.institutions_imported",
+        source=path.name,
+        report=report,
+        progress=progress,
+    )
     return report
 
 
@@ -154,26 +144,15 @@ def import_courses(
             continue
         seen[key] = line
         good.append(values)
-    for chunk in chunked(good, ctx.settings.chunk_size):
-        now = ctx.clock()
-        rows_out = [{**v, "id": new_id(), "created_at": now, "updated_at": now} for v in chunk]
-        with ctx.unit_of_work() as uow:
-            inserted, updated = uow.catalogue.upsert_courses(rows_out)
-            uow.audit.record(
-                at=now,
-                actor=ctx.actor,
-                action="catalogue.courses_imported",
-                entity_type="import",
-                entity_id=path.name[:40],
-                region_code=chunk[0]["region_code"],
-                payload={"inserted": inserted, "updated": updated},
-            )
-            uow.commit()
-        report.inserted += inserted
-        report.updated += updated
-        report.unchanged += len(chunk) - inserted - updated
-        if progress is not None:
-            progress(report.accepted)
+    write_in_chunks(
+        ctx,
+        good,
+        lambda uow, chunk: uow.catalogue.upsert_courses(chunk),
+        action="catalogue.courses_imported",
+        source=path.name,
+        report=report,
+        progress=progress,
+    )
     return report
 
 

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
+from skillvoucher.application.context import AppContext
+from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.row_problems import RowProblem
+from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
@@ -39,3 +42,41 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 ProgressCallback = Callable[[int], None]
+Upsert = Callable[[UnitOfWork, list[dict[str, Any]]], tuple[int, int]]
+
+
+def write_in_chunks(
+    ctx: AppContext,
+    rows: Iterable[dict[str, Any]],
+    upsert: Upsert,
+    *,
+    action: str,
+    source: str,
+    report: ImportReport,
+    progress: ProgressCallback | None,
+) -> None:
+    """Write validated rows chunk by chunk, each chunk one transaction with its audit event.
+
+    ``rows`` may be a generator that adds to ``report.problems`` as it validates, so progress
+    counts every row read, accepted or not.
+    """
+    for chunk in chunked(rows, ctx.settings.chunk_size):
+        now = ctx.clock()
+        stamped = [{**row, "id": new_id(), "created_at": now, "updated_at": now} for row in chunk]
+        with ctx.unit_of_work() as uow:
+            inserted, updated = upsert(uow, stamped)
+            uow.audit.record(
+                at=now,
+                actor=ctx.actor,
+                action=action,
+                entity_type="import",
+                entity_id=source[:40],
+                region_code=chunk[0]["province_code"],
+                payload={"rows": len(chunk), "inserted": inserted, "updated": updated},
+            )
+            uow.commit()
+        report.inserted += inserted
+        report.updated += updated
+        report.unchanged += len(chunk) - inserted - updated
+        if progress is not None:
+            progress(report.accepted + len(report.problems))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.errors import IllegalTransition, NotFound
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.vouchers import VoucherEvent, next_status, sources_of
+from skillvoucher.persistence.tables import Voucher
+from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
 def expire_vouchers(ctx: AppContext, progress: Callable[[int], None] | None = None) -> int:
@@ -46,6 +49,21 @@ def expire_vouchers(ctx: AppContext, progress: Callable[[int], None] | None = No
     return expired
 
 
+def _close(uow: UnitOfWork, voucher_id: uuid.UUID, event: VoucherEvent, now: datetime) -> Voucher:
+    """Move a voucher out of use by ``event`` and give back its seat on the course."""
+    voucher = uow.vouchers.get(voucher_id)
+    if voucher is None:
+        raise NotFound(f"voucher {voucher_id} is not known")
+    target = next_status(voucher.status, event)
+    if not uow.vouchers.transition(voucher_id, sources_of(event), target, closed_at=now):
+        raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
+    enrolment = uow.vouchers.active_enrolment(voucher_id)
+    if enrolment is not None:
+        uow.vouchers.cancel_enrolment(enrolment.id, now)
+        uow.catalogue.free_seat(enrolment.course_id)
+    return voucher
+
+
 def revoke_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> int:
     """Revoke a voucher that has not completed; returns the fen released back to the scheme.
 
@@ -53,18 +71,7 @@ def revoke_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> int:
     """
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        voucher = uow.vouchers.get(voucher_id)
-        if voucher is None:
-            raise NotFound(f"voucher {voucher_id} is not known")
-        target = next_status(voucher.status, VoucherEvent.REVOKE)
-        if not uow.vouchers.transition(
-            voucher_id, sources_of(VoucherEvent.REVOKE), target, closed_at=now
-        ):
-            raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
-        enrolment = uow.vouchers.active_enrolment(voucher_id)
-        if enrolment is not None:
-            uow.vouchers.cancel_enrolment(enrolment.id, now)
-            uow.catalogue.free_seat(enrolment.course_id)
+        voucher = _close(uow, voucher_id, VoucherEvent.REVOKE, now)
         still_committed = uow.ledger.committed_by_voucher([voucher_id]).get(voucher_id, 0)
         if still_committed > 0:
             uow.ledger.post(
@@ -98,18 +105,7 @@ def claw_back_voucher(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> in
     """
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        voucher = uow.vouchers.get(voucher_id)
-        if voucher is None:
-            raise NotFound(f"voucher {voucher_id} is not known")
-        target = next_status(voucher.status, VoucherEvent.CLAW_BACK)
-        if not uow.vouchers.transition(
-            voucher_id, sources_of(VoucherEvent.CLAW_BACK), target, closed_at=now
-        ):
-            raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
-        enrolment = uow.vouchers.active_enrolment(voucher_id)
-        if enrolment is not None:
-            uow.vouchers.cancel_enrolment(enrolment.id, now)
-            uow.catalogue.free_seat(enrolment.course_id)
+        voucher = _close(uow, voucher_id, VoucherEvent.CLAW_BACK, now)
         # Lines not yet paid must never be paid now: their batch pays without them.
         withheld = uow.settlement.withhold_unpaid_lines(voucher_id, now)
         held = uow.ledger.voucher_balances(voucher_id)

@@ -10,8 +10,8 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.imports import (
     ImportReport,
     ProgressCallback,
-    chunked,
     content_digest,
+    write_in_chunks,
 )
 from skillvoucher.application.tabular import Row, read_rows
 from skillvoucher.domain.errors import DomainError
@@ -21,7 +21,6 @@ from skillvoucher.domain.identity import (
     validate_credit_code,
     validate_mobile,
 )
-from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.people import CardStatus, TargetGroup, groups_to_mask
 from skillvoucher.domain.regions import province_code
 from skillvoucher.domain.row_problems import RowProblem
@@ -39,29 +38,15 @@ def import_people(
     with ctx.unit_of_work() as uow:
         known_regions = uow.regions.existing_codes()
     seen: dict[str, int] = {}
-    for chunk in chunked(
-        _validated(ctx, rows, known_regions, seen, report), ctx.settings.chunk_size
-    ):
-        now = ctx.clock()
-        for row in chunk:
-            row.update(id=new_id(), created_at=now, updated_at=now)
-        with ctx.unit_of_work() as uow:
-            inserted, updated = uow.people.upsert_many(chunk)
-            uow.audit.record(
-                at=now,
-                actor=ctx.actor,
-                action="registry.people_imported",
-                entity_type="import",
-                entity_id=path.name[:40],
-                region_code=chunk[0]["province_code"],
-                payload={"inserted": inserted, "updated": updated, "rows": len(chunk)},
-            )
-            uow.commit()
-        report.inserted += inserted
-        report.updated += updated
-        report.unchanged += len(chunk) - inserted - updated
-        if progress is not None:
-            progress(report.accepted + len(report.problems))
+    write_in_chunks(
+        ctx,
+        _validated(ctx, rows, known_regions, seen, report),
+        lambda uow, chunk: uow.people.upsert_many(chunk),
+        action="registry.people_imported",
+        source=path.name,
+        report=report,
+        progress=progress,
+    )
     return report
 
 

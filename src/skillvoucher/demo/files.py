@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from random import Random
 
+from skillvoucher.application.catalogue_import import COURSE_COLUMNS, INSTITUTION_COLUMNS
+from skillvoucher.application.registry_import import OPTIONAL_COLUMNS, PEOPLE_COLUMNS
 from skillvoucher.demo.synthetic import (
     SyntheticPerson,
     generate_credit_code,
@@ -15,15 +17,8 @@ from skillvoucher.demo.synthetic import (
 )
 from skillvoucher.domain.occupations import Occupation
 
-PEOPLE_HEADER = (
-    "resident_id",
-    "name",
-    "mobile",
-    "household_region",
-    "card_status",
-    "employer_credit_code",
-    "target_groups",
-)
+# The importers' own column lists, so the demo's files always match what they read.
+PEOPLE_HEADER = (*PEOPLE_COLUMNS, *OPTIONAL_COLUMNS)
 
 # (skill level, price range in fen, hours): what subsidised courses typically cost and last.
 COURSE_SHAPES = (
@@ -45,8 +40,8 @@ def write_people(path: Path, people: Iterable[SyntheticPerson]) -> int:
                 (
                     p.resident_id,
                     p.name,
-                    p.mobile,
                     p.household_region,
+                    p.mobile,
                     p.ssc_card_status,
                     p.employer_credit_code or "",
                     ";".join(p.target_groups),
@@ -73,24 +68,8 @@ def write_catalogue(
     ):
         institutions = csv.writer(inst_handle)
         courses = csv.writer(course_handle)
-        institutions.writerow(
-            ("credit_code", "name", "region_code", "approval_status", "delivery_modes")
-        )
-        courses.writerow(
-            (
-                "institution_credit_code",
-                "course_code",
-                "name",
-                "occupation_code",
-                "skill_level",
-                "hours",
-                "price_fen",
-                "mode",
-                "capacity",
-                "start_date",
-                "end_date",
-            )
-        )
+        institutions.writerow(INSTITUTION_COLUMNS)
+        courses.writerow(COURSE_COLUMNS)
         for city_code, city_name in cities:
             for n in range(per_city):
                 code = generate_credit_code(rng, city_code, "school")
