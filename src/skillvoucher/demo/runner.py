@@ -34,7 +34,7 @@ from skillvoucher.application.regions_import import load_builtin_regions
 from skillvoucher.application.scheme_files import parse_scheme_document
 from skillvoucher.demo.files import write_catalogue, write_people
 from skillvoucher.demo.scales import Scale
-from skillvoucher.demo.schemes import demo_schemes
+from skillvoucher.demo.schemes import first_come_and_enterprise_schemes, target_group_scheme
 from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code, generate_people
 from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import SkillLevel
@@ -120,21 +120,24 @@ def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026
     catalogue_import.import_courses(ctx, folder / "courses.csv")
     registry_import.import_people(ctx, folder / "people.csv", progress=advance)
 
-    docs = demo_schemes(scale, year)
-    for region, docs_budget in _budgets(docs).items():
-        funds.deposit(
-            ctx, region, docs_budget + docs_budget // 10, f"{year} 年职业技能提升专账拨付"
-        )
+    fund_note = f"{year} 年职业技能提升专账拨付"
+    docs = first_come_and_enterprise_schemes(scale, year)
+    for region, budget in _budgets(docs).items():
+        funds.deposit(ctx, region, budget + budget // 10, fund_note)
     for doc in docs:
         schemes.create_scheme(ctx, parse_scheme_document(doc))
-    target, graduate, enterprise = (d["code"] for d in docs)
-
-    total = min(issuance.eligible_count(ctx, target), scale.target_quota)
-    advance = reporter.stage("Pushing target-group vouchers", total)
-    issuance.push_issue(ctx, target, progress=lambda done, _total: advance(done))
-
+    graduate, enterprise = (d["code"] for d in docs)
     outcome.counts.update(_claims(ctx, reporter, rng, applicants.graduates, graduate, scale))
     outcome.counts.update(_enterprise_requests(ctx, applicants.employees, enterprise, scale))
+
+    # The province's push scheme brings the year's total to the scale's figure.
+    issued = sum(schemes.get_scheme(ctx, code).issued_count for code in (graduate, enterprise))
+    target = target_group_scheme(year, scale.total_vouchers - issued)
+    funds.deposit(ctx, target["region"], target["budget_fen"], fund_note)
+    schemes.create_scheme(ctx, parse_scheme_document(target))
+    total = min(issuance.eligible_count(ctx, target["code"]), target["quota"])
+    advance = reporter.stage("Pushing target-group vouchers", total)
+    issuance.push_issue(ctx, target["code"], progress=lambda done, _total: advance(done))
 
     clock.move_to(_cst(year, 3, 20))
     enrolled = _enrol_some(ctx, reporter, rng, scale)

@@ -11,7 +11,7 @@ class Scale:
     people: int
     enterprises: int
     institutions_per_city: int
-    target_quota: int  # the province's push scheme for target groups
+    total_vouchers: int  # the province's push scheme tops the claims and requests up to this
     graduate_quota: int  # Taiyuan's first-come scheme for graduates
     graduate_claimants: int
     enterprise_roster: int  # employees per requesting enterprise
@@ -26,7 +26,7 @@ SCALES = {
         people=12_000,
         enterprises=40,
         institutions_per_city=4,
-        target_quota=4_000,
+        total_vouchers=4_100,
         graduate_quota=20,
         graduate_claimants=60,
         enterprise_roster=25,
@@ -36,10 +36,10 @@ SCALES = {
     ),
     "pilot": Scale(
         name="pilot",
-        people=5_000_000,  # about 35 % of a registry qualifies for the target-group scheme
+        people=5_200_000,  # about 34 % of a registry qualifies for the target-group scheme
         enterprises=2_000,
         institutions_per_city=130,  # 11 cities x 130 ~ the pilot's 1,448 institutions
-        target_quota=1_740_000,
+        total_vouchers=1_757_000,  # the national pilot's figure
         graduate_quota=12_000,
         graduate_claimants=15_000,
         enterprise_roster=50,

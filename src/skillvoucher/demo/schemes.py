@@ -7,48 +7,9 @@ from typing import Any
 from skillvoucher.demo.scales import Scale
 
 
-def demo_schemes(scale: Scale, year: int) -> list[dict[str, Any]]:
-    target_face = {
-        "5": 100_000,
-        "4": 150_000,
-        "3": 200_000,
-        "special": 60_000,
-        "completion": 50_000,
-    }
+def first_come_and_enterprise_schemes(scale: Scale, year: int) -> list[dict[str, Any]]:
+    """Taiyuan's first-come scheme for graduates and the province's enterprise scheme."""
     return [
-        {
-            "code": f"SX-{year}-TARGET",
-            "name": f"山西省{year}年重点群体职业技能培训券",
-            "region": "140000",
-            "type": "individual",
-            "issuance": "push",
-            "quota": scale.target_quota,
-            "budget_fen": scale.target_quota * 200_000,
-            "face_value": {"by_level": target_face},
-            "validity": {"days": 180},
-            "eligibility": {
-                "target_groups": [
-                    "unemployed",
-                    "poverty_alleviated",
-                    "school_leaver",
-                    "rural_migrant_worker",
-                    "laid_off",
-                    "retired_soldier",
-                    "disabled",
-                    "unemployed_graduate",
-                ],
-                "min_age": 16,
-                "max_age": 60,
-                "max_vouchers_per_year": 1,
-            },
-            "settlement": {
-                "stages": [
-                    {"evidence": "enrolment", "percent": 30},
-                    {"evidence": "certificate", "percent": 70},
-                ],
-                "min_attendance_percent": 80,
-            },
-        },
         {
             "code": f"TY-{year}-GRADUATE",
             "name": f"太原市{year}年高校毕业生技能培训券（先到先得）",
@@ -89,3 +50,47 @@ def demo_schemes(scale: Scale, year: int) -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+def target_group_scheme(year: int, quota: int) -> dict[str, Any]:
+    """The province's push scheme for target groups, sized to fill the pilot's total."""
+    target_face = {
+        "5": 100_000,
+        "4": 150_000,
+        "3": 200_000,
+        "special": 60_000,
+        "completion": 50_000,
+    }
+    return {
+        "code": f"SX-{year}-TARGET",
+        "name": f"山西省{year}年重点群体职业技能培训券",
+        "region": "140000",
+        "type": "individual",
+        "issuance": "push",
+        "quota": quota,
+        "budget_fen": quota * 200_000,
+        "face_value": {"by_level": target_face},
+        "validity": {"days": 180},
+        "eligibility": {
+            "target_groups": [
+                "unemployed",
+                "poverty_alleviated",
+                "school_leaver",
+                "rural_migrant_worker",
+                "laid_off",
+                "retired_soldier",
+                "disabled",
+                "unemployed_graduate",
+            ],
+            "min_age": 16,
+            "max_age": 60,
+            "max_vouchers_per_year": 1,
+        },
+        "settlement": {
+            "stages": [
+                {"evidence": "enrolment", "percent": 30},
+                {"evidence": "certificate", "percent": 70},
+            ],
+            "min_attendance_percent": 80,
+        },
+    }
