@@ -42,7 +42,7 @@ from builders import (
     make_scheme,
     training_world,
 )
-from skillvoucher.application import enrolment, lifecycle, settlement, training
+from skillvoucher.application import enrolment, lifecycle, settlement, settlement_batches, training
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.domain.attendance import AttendanceSource
@@ -235,18 +235,18 @@ class LedgerMachine(RuleBasedStateMachine):
         run = settlement.run_settlement(self.ctx, date(2026, 1, 1), self.clock.today)
         for batch in run.created:
             if approve:
-                settlement.approve_batch(self.ctx, batch.batch_id, "finance-officer")
+                settlement_batches.approve_batch(self.ctx, batch.batch_id, "finance-officer")
                 if pay:
-                    settlement.mark_batch_paid(self.ctx, batch.batch_id, "TR-1")
+                    settlement_batches.mark_batch_paid(self.ctx, batch.batch_id, "TR-1")
         return multiple(*(b.batch_id for b in run.created))
 
     @rule(batch=batches, pay=st.booleans())
     def approve_and_pay(self, batch: uuid.UUID, pay: bool) -> None:
         with suppress(IllegalTransition):  # approved before
-            settlement.approve_batch(self.ctx, batch, "finance-officer")
+            settlement_batches.approve_batch(self.ctx, batch, "finance-officer")
         if pay:
             with suppress(IllegalTransition):  # paid before
-                settlement.mark_batch_paid(self.ctx, batch, f"TR-{batch.hex[:8]}")
+                settlement_batches.mark_batch_paid(self.ctx, batch, f"TR-{batch.hex[:8]}")
 
     @rule(days=st.sampled_from((1, 20, VALIDITY_DAYS + 1)))
     def expire(self, days: int) -> None:

@@ -19,7 +19,7 @@ from builders import (
     issue,
     training_world,
 )
-from skillvoucher.application import enrolment, lifecycle, settlement, training
+from skillvoucher.application import enrolment, lifecycle, settlement, settlement_batches, training
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.domain.attendance import AttendanceSource
@@ -276,16 +276,16 @@ def test_approve_export_pay_and_reconcile(ctx: AppContext, clock: Clock) -> None
 
     export = ctx.settings.data_dir / "payment.csv"
     with pytest.raises(IllegalTransition, match="not approved yet"):
-        settlement.export_payment_file(ctx, [ours.batch_id], export)
+        settlement_batches.export_payment_file(ctx, [ours.batch_id], export)
     with pytest.raises(IllegalTransition):
-        settlement.mark_batch_paid(ctx, ours.batch_id, "TR-0")
+        settlement_batches.mark_batch_paid(ctx, ours.batch_id, "TR-0")
 
-    approved = settlement.approve_batch(ctx, ours.batch_id, "finance-officer")
+    approved = settlement_batches.approve_batch(ctx, ours.batch_id, "finance-officer")
     assert approved.status is BatchStatus.APPROVED
     with pytest.raises(IllegalTransition):
-        settlement.approve_batch(ctx, ours.batch_id, "finance-officer")
+        settlement_batches.approve_batch(ctx, ours.batch_id, "finance-officer")
 
-    assert settlement.export_payment_file(ctx, [ours.batch_id], export) == 1
+    assert settlement_batches.export_payment_file(ctx, [ours.batch_id], export) == 1
     with export.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows == [
@@ -304,14 +304,14 @@ def test_approve_export_pay_and_reconcile(ctx: AppContext, clock: Clock) -> None
     ]
     assert rows[0]["approved_at"].endswith("CST")
 
-    paid = settlement.mark_batch_paid(ctx, ours.batch_id, "TR-2026-0001")
+    paid = settlement_batches.mark_batch_paid(ctx, ours.batch_id, "TR-2026-0001")
     assert paid.status is BatchStatus.PAID
     with pytest.raises(IllegalTransition):
-        settlement.mark_batch_paid(ctx, ours.batch_id, "TR-2026-0002")
+        settlement_batches.mark_batch_paid(ctx, ours.batch_id, "TR-2026-0002")
     with pytest.raises(IllegalTransition):
-        settlement.approve_batch(ctx, ours.batch_id, "finance-officer")
+        settlement_batches.approve_batch(ctx, ours.batch_id, "finance-officer")
 
-    reconciliation = {r.batch_id: r for r in settlement.reconcile(ctx)}
+    reconciliation = {r.batch_id: r for r in settlement_batches.reconcile(ctx)}
     assert reconciliation.keys() == {ours.batch_id, theirs.batch_id}
     assert all(r.agrees for r in reconciliation.values())
     assert reconciliation[ours.batch_id].paid_posted_fen == 200_002
@@ -324,13 +324,15 @@ def test_approve_export_pay_and_reconcile(ctx: AppContext, clock: Clock) -> None
     with ctx.unit_of_work() as uow:
         totals = uow.ledger.balances()
     assert (totals[Account.PAID], totals[Account.PAYABLE]) == (200_002, 30_000)
-    assert [b.batch_id for b in settlement.list_batches(ctx, BatchStatus.PAID)] == [ours.batch_id]
+    assert [b.batch_id for b in settlement_batches.list_batches(ctx, BatchStatus.PAID)] == [
+        ours.batch_id
+    ]
     assert ledger_problems(ctx) == []
 
 
 def test_export_of_an_unknown_batch_is_refused(ctx: AppContext) -> None:
     with pytest.raises(NotFound):
-        settlement.export_payment_file(ctx, [uuid.uuid4()], ctx.settings.data_dir / "x.csv")
+        settlement_batches.export_payment_file(ctx, [uuid.uuid4()], ctx.settings.data_dir / "x.csv")
     assert not (ctx.settings.data_dir / "x.csv").exists()
 
 
@@ -361,10 +363,10 @@ def test_revoking_after_a_paid_stage_releases_only_what_is_still_committed(
     assert voucher_balances(ctx, issued.voucher_id)[Account.COMMITTED] == 0
     assert voucher_balances(ctx, issued.voucher_id)[Account.PAYABLE] == 45_000
     # What the institution earned before the revocation is still paid.
-    settlement.approve_batch(ctx, batch.batch_id, "finance-officer")
-    settlement.mark_batch_paid(ctx, batch.batch_id, "TR-1")
+    settlement_batches.approve_batch(ctx, batch.batch_id, "finance-officer")
+    settlement_batches.mark_batch_paid(ctx, batch.batch_id, "TR-1")
     assert voucher_balances(ctx, issued.voucher_id)[Account.PAID] == 45_000
-    assert all(r.agrees for r in settlement.reconcile(ctx))
+    assert all(r.agrees for r in settlement_batches.reconcile(ctx))
     assert ledger_problems(ctx) == []
 
 
@@ -411,8 +413,8 @@ def test_claw_back_reverses_paid_money_and_withholds_unpaid_lines(
     pending = issue(ctx, world.scheme.code, world.people[1]).voucher_id
     enrol(ctx, pending, world.institution)
     [march] = settlement.run_settlement(ctx, *MARCH).created
-    settlement.approve_batch(ctx, march.batch_id, "finance-officer")
-    settlement.mark_batch_paid(ctx, march.batch_id, "TR-1")
+    settlement_batches.approve_batch(ctx, march.batch_id, "finance-officer")
+    settlement_batches.mark_batch_paid(ctx, march.batch_id, "TR-1")
     # April: the second holder trains and certifies; that stage waits in an unpaid batch.
     clock.advance(timedelta(days=31))
     attend(ctx, clock, pending, COURSE_MINUTES)
@@ -429,10 +431,10 @@ def test_claw_back_reverses_paid_money_and_withholds_unpaid_lines(
     with pytest.raises(IllegalTransition):
         lifecycle.claw_back_voucher(ctx, paid_out, "twice")
     # Paying April's batch now pays nothing for the clawed-back voucher.
-    settlement.approve_batch(ctx, april.batch_id, "finance-officer")
-    settlement.mark_batch_paid(ctx, april.batch_id, "TR-2")
+    settlement_batches.approve_batch(ctx, april.batch_id, "finance-officer")
+    settlement_batches.mark_batch_paid(ctx, april.batch_id, "TR-2")
     assert voucher_balances(ctx, pending)[Account.PAID] == 0
-    reconciliation = {r.batch_id: r for r in settlement.reconcile(ctx)}
+    reconciliation = {r.batch_id: r for r in settlement_batches.reconcile(ctx)}
     assert reconciliation[april.batch_id].withheld_fen == april.total_fen
     assert reconciliation[april.batch_id].paid_posted_fen == 0
     assert all(r.agrees for r in reconciliation.values())

@@ -1,4 +1,4 @@
-"""Settlement: per institution and period, pay the stages each voucher has earned.
+"""Settlement runs: per institution and period, the stages each voucher has earned.
 
 build → approve → export payment file → mark paid, with a reconciliation report that ties
 batches, lines and ledger together. Re-running a period creates nothing twice: a period's
@@ -7,21 +7,19 @@ batch is unique per institution, and a voucher's stage can be on one line only.
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.scheme_files import rules_of
-from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
+from skillvoucher.application.settlement_batches import BatchSummary, batch_summary
+from skillvoucher.domain.errors import InvalidInput, NotFound
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import JournalKind, Movement
-from skillvoucher.domain.money import yuan_string
 from skillvoucher.domain.schemes import SchemeRules
 from skillvoucher.domain.settlement import (
     BatchStatus,
@@ -30,7 +28,7 @@ from skillvoucher.domain.settlement import (
     earned_stage_indexes,
     stage_amounts,
 )
-from skillvoucher.domain.timekeeping import end_of_local_day, show
+from skillvoucher.domain.timekeeping import end_of_local_day
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.repositories.settlement import SettlementCandidate
 from skillvoucher.persistence.tables import SettlementBatch
@@ -38,36 +36,10 @@ from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
-class BatchSummary:
-    batch_id: uuid.UUID
-    institution_code: str
-    institution_name: str
-    period_start: date
-    period_end: date
-    status: BatchStatus
-    total_fen: int
-    line_count: int
-
-
-@dataclass(frozen=True)
 class SettlementRun:
     created: list[BatchSummary]
     already_settled: int  # institutions whose batch for this period existed already
     vouchers_settled: int  # vouchers that reached their final state in this run
-
-
-def _summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
-    institution = uow.settlement.institution_of(batch)
-    return BatchSummary(
-        batch.id,
-        institution.credit_code,
-        institution.name,
-        batch.period_start,
-        batch.period_end,
-        batch.status,
-        batch.total_fen,
-        batch.line_count,
-    )
 
 
 def run_settlement(
@@ -209,7 +181,7 @@ def _settle_institution(
                 region_code=institution.region_code,
                 payload={"total_fen": batch.total_fen, "lines": len(lines)},
             )
-            summary = _summary(uow, batch)
+            summary = batch_summary(uow, batch)
         _close_finished(ctx, uow, finished)
         uow.commit()
     return summary, len(finished)
@@ -247,162 +219,3 @@ def _close_finished(ctx: AppContext, uow: UnitOfWork, finished: list[SettlementC
             payload={"released_fen": left},
         )
     uow.ledger.post_many(releases, now)
-
-
-def _batch(uow: UnitOfWork, batch_id: uuid.UUID) -> SettlementBatch:
-    batch = uow.settlement.batch(batch_id)
-    if batch is None:
-        raise NotFound(f"settlement batch {batch_id} is not known")
-    return batch
-
-
-def approve_batch(ctx: AppContext, batch_id: uuid.UUID, approver: str) -> BatchSummary:
-    now = ctx.clock()
-    with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id)
-        if not uow.settlement.move_batch(
-            batch_id, BatchStatus.DRAFT, BatchStatus.APPROVED, approved_at=now, approved_by=approver
-        ):
-            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not draft")
-        uow.audit.record(
-            at=now,
-            actor=approver,
-            action="settlement.batch_approved",
-            entity_type="settlement_batch",
-            entity_id=batch_id,
-            region_code=batch.region_code,
-            payload={"total_fen": batch.total_fen},
-        )
-        uow.commit()
-        uow.session.refresh(batch)
-        return _summary(uow, batch)
-
-
-def mark_batch_paid(ctx: AppContext, batch_id: uuid.UUID, payment_reference: str) -> BatchSummary:
-    """The treasury paid the batch: every line's payable moves to paid, per voucher."""
-    now = ctx.clock()
-    with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id)
-        if not uow.settlement.move_batch(
-            batch_id,
-            BatchStatus.APPROVED,
-            BatchStatus.PAID,
-            paid_at=now,
-            payment_reference=payment_reference,
-        ):
-            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not approved")
-        uow.ledger.post_many(
-            [
-                Movement(
-                    JournalKind.PAID,
-                    line.amount_fen,
-                    line.region_code,
-                    scheme_id=line.scheme_id,
-                    voucher_id=line.voucher_id,
-                    institution_id=batch.institution_id,
-                    settlement_batch_id=batch_id,
-                )
-                for line in uow.settlement.lines(batch_id)
-                if line.amount_fen > 0 and line.withheld_at is None
-            ],
-            now,
-        )
-        uow.audit.record(
-            at=now,
-            actor=ctx.actor,
-            action="settlement.batch_paid",
-            entity_type="settlement_batch",
-            entity_id=batch_id,
-            region_code=batch.region_code,
-            payload={"total_fen": batch.total_fen, "reference": payment_reference},
-        )
-        uow.commit()
-        uow.session.refresh(batch)
-        return _summary(uow, batch)
-
-
-PAYMENT_FILE_COLUMNS = (
-    "batch_id",
-    "institution_credit_code",
-    "institution_name",
-    "period_start",
-    "period_end",
-    "lines",
-    "amount_fen",
-    "amount_yuan",
-    "approved_by",
-    "approved_at",
-)
-
-
-def export_payment_file(ctx: AppContext, batch_ids: list[uuid.UUID], path: Path) -> int:
-    """Write the CSV the treasury pays from; only approved (or paid) batches go in."""
-    with ctx.unit_of_work() as uow:
-        rows = []
-        for batch_id in batch_ids:
-            batch = _batch(uow, batch_id)
-            if batch.status is BatchStatus.DRAFT:
-                raise IllegalTransition(f"batch {batch_id} is not approved yet")
-            institution = uow.settlement.institution_of(batch)
-            rows.append(
-                [
-                    str(batch.id),
-                    institution.credit_code,
-                    institution.name,
-                    batch.period_start.isoformat(),
-                    batch.period_end.isoformat(),
-                    batch.line_count,
-                    batch.total_fen,
-                    yuan_string(batch.total_fen),
-                    batch.approved_by or "",
-                    show(batch.approved_at),
-                ]
-            )
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(PAYMENT_FILE_COLUMNS)
-        writer.writerows(rows)
-    return len(rows)
-
-
-@dataclass(frozen=True)
-class ReconciliationRow:
-    batch_id: uuid.UUID
-    status: BatchStatus
-    total_fen: int
-    lines_fen: int
-    withheld_fen: int  # lines of clawed-back vouchers: never paid
-    payable_posted_fen: int
-    paid_posted_fen: int
-
-    @property
-    def agrees(self) -> bool:
-        paid_in_full = self.total_fen - self.withheld_fen
-        expected_paid = paid_in_full if self.status is BatchStatus.PAID else 0
-        return (
-            self.total_fen == self.lines_fen == self.payable_posted_fen
-            and self.paid_posted_fen == expected_paid
-        )
-
-
-def reconcile(ctx: AppContext) -> list[ReconciliationRow]:
-    """Tie each batch's total to its lines and to what the ledger posted for it."""
-    with ctx.unit_of_work() as uow:
-        lines = uow.settlement.line_totals()
-        posted = uow.settlement.posted_totals()
-        return [
-            ReconciliationRow(
-                b.id,
-                b.status,
-                b.total_fen,
-                *lines.get(b.id, (0, 0)),
-                posted.get((b.id, JournalKind.PAYABLE), 0),
-                posted.get((b.id, JournalKind.PAID), 0),
-            )
-            for b in uow.settlement.batches()
-        ]
-
-
-def list_batches(ctx: AppContext, status: BatchStatus | None = None) -> list[BatchSummary]:
-    with ctx.unit_of_work() as uow:
-        return [_summary(uow, b) for b in uow.settlement.batches(status)]

@@ -10,14 +10,14 @@ from typing import Annotated
 
 import typer
 
-from skillvoucher.application.settlement import (
+from skillvoucher.application.settlement import run_settlement
+from skillvoucher.application.settlement_batches import (
     BatchSummary,
     approve_batch,
     export_payment_file,
     list_batches,
     mark_batch_paid,
     reconcile,
-    run_settlement,
 )
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.errors import EXIT_FAILED

@@ -27,6 +27,7 @@ from skillvoucher.application import (
     registry_import,
     schemes,
     settlement,
+    settlement_batches,
     training,
 )
 from skillvoucher.application.context import AppContext
@@ -337,8 +338,10 @@ def _settle_and_pay(
     if not run.created:
         return None
     for batch in run.created:
-        settlement.approve_batch(ctx, batch.batch_id, "太原市人社局审核员")
-    settlement.export_payment_file(ctx, [b.batch_id for b in run.created], payment_file)
+        settlement_batches.approve_batch(ctx, batch.batch_id, "太原市人社局审核员")
+    settlement_batches.export_payment_file(ctx, [b.batch_id for b in run.created], payment_file)
     for batch in run.created:
-        settlement.mark_batch_paid(ctx, batch.batch_id, f"TR-{end:%Y%m}-{str(batch.batch_id)[-6:]}")
+        settlement_batches.mark_batch_paid(
+            ctx, batch.batch_id, f"TR-{end:%Y%m}-{str(batch.batch_id)[-6:]}"
+        )
     return payment_file

@@ -1,0 +1,204 @@
+"""Settlement batches after they are built: approve, export the payment file, mark paid,
+and reconcile batches, lines and ledger."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.domain.errors import IllegalTransition, NotFound
+from skillvoucher.domain.ledger import JournalKind, Movement
+from skillvoucher.domain.money import yuan_string
+from skillvoucher.domain.settlement import BatchStatus
+from skillvoucher.domain.timekeeping import show
+from skillvoucher.persistence.tables import SettlementBatch
+from skillvoucher.persistence.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch_id: uuid.UUID
+    institution_code: str
+    institution_name: str
+    period_start: date
+    period_end: date
+    status: BatchStatus
+    total_fen: int
+    line_count: int
+
+
+def batch_summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
+    institution = uow.settlement.institution_of(batch)
+    return BatchSummary(
+        batch.id,
+        institution.credit_code,
+        institution.name,
+        batch.period_start,
+        batch.period_end,
+        batch.status,
+        batch.total_fen,
+        batch.line_count,
+    )
+
+
+def _batch(uow: UnitOfWork, batch_id: uuid.UUID) -> SettlementBatch:
+    batch = uow.settlement.batch(batch_id)
+    if batch is None:
+        raise NotFound(f"settlement batch {batch_id} is not known")
+    return batch
+
+
+def approve_batch(ctx: AppContext, batch_id: uuid.UUID, approver: str) -> BatchSummary:
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        batch = _batch(uow, batch_id)
+        if not uow.settlement.move_batch(
+            batch_id, BatchStatus.DRAFT, BatchStatus.APPROVED, approved_at=now, approved_by=approver
+        ):
+            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not draft")
+        uow.audit.record(
+            at=now,
+            actor=approver,
+            action="settlement.batch_approved",
+            entity_type="settlement_batch",
+            entity_id=batch_id,
+            region_code=batch.region_code,
+            payload={"total_fen": batch.total_fen},
+        )
+        uow.commit()
+        uow.session.refresh(batch)
+        return batch_summary(uow, batch)
+
+
+def mark_batch_paid(ctx: AppContext, batch_id: uuid.UUID, payment_reference: str) -> BatchSummary:
+    """The treasury paid the batch: every line's payable moves to paid, per voucher."""
+    now = ctx.clock()
+    with ctx.unit_of_work() as uow:
+        batch = _batch(uow, batch_id)
+        if not uow.settlement.move_batch(
+            batch_id,
+            BatchStatus.APPROVED,
+            BatchStatus.PAID,
+            paid_at=now,
+            payment_reference=payment_reference,
+        ):
+            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not approved")
+        uow.ledger.post_many(
+            [
+                Movement(
+                    JournalKind.PAID,
+                    line.amount_fen,
+                    line.region_code,
+                    scheme_id=line.scheme_id,
+                    voucher_id=line.voucher_id,
+                    institution_id=batch.institution_id,
+                    settlement_batch_id=batch_id,
+                )
+                for line in uow.settlement.lines(batch_id)
+                if line.amount_fen > 0 and line.withheld_at is None
+            ],
+            now,
+        )
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="settlement.batch_paid",
+            entity_type="settlement_batch",
+            entity_id=batch_id,
+            region_code=batch.region_code,
+            payload={"total_fen": batch.total_fen, "reference": payment_reference},
+        )
+        uow.commit()
+        uow.session.refresh(batch)
+        return batch_summary(uow, batch)
+
+
+PAYMENT_FILE_COLUMNS = (
+    "batch_id",
+    "institution_credit_code",
+    "institution_name",
+    "period_start",
+    "period_end",
+    "lines",
+    "amount_fen",
+    "amount_yuan",
+    "approved_by",
+    "approved_at",
+)
+
+
+def export_payment_file(ctx: AppContext, batch_ids: list[uuid.UUID], path: Path) -> int:
+    """Write the CSV the treasury pays from; only approved (or paid) batches go in."""
+    with ctx.unit_of_work() as uow:
+        rows = []
+        for batch_id in batch_ids:
+            batch = _batch(uow, batch_id)
+            if batch.status is BatchStatus.DRAFT:
+                raise IllegalTransition(f"batch {batch_id} is not approved yet")
+            institution = uow.settlement.institution_of(batch)
+            rows.append(
+                [
+                    str(batch.id),
+                    institution.credit_code,
+                    institution.name,
+                    batch.period_start.isoformat(),
+                    batch.period_end.isoformat(),
+                    batch.line_count,
+                    batch.total_fen,
+                    yuan_string(batch.total_fen),
+                    batch.approved_by or "",
+                    show(batch.approved_at),
+                ]
+            )
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PAYMENT_FILE_COLUMNS)
+        writer.writerows(rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ReconciliationRow:
+    batch_id: uuid.UUID
+    status: BatchStatus
+    total_fen: int
+    lines_fen: int
+    withheld_fen: int  # lines of clawed-back vouchers: never paid
+    payable_posted_fen: int
+    paid_posted_fen: int
+
+    @property
+    def agrees(self) -> bool:
+        paid_in_full = self.total_fen - self.withheld_fen
+        expected_paid = paid_in_full if self.status is BatchStatus.PAID else 0
+        return (
+            self.total_fen == self.lines_fen == self.payable_posted_fen
+            and self.paid_posted_fen == expected_paid
+        )
+
+
+def reconcile(ctx: AppContext) -> list[ReconciliationRow]:
+    """Tie each batch's total to its lines and to what the ledger posted for it."""
+    with ctx.unit_of_work() as uow:
+        lines = uow.settlement.line_totals()
+        posted = uow.settlement.posted_totals()
+        return [
+            ReconciliationRow(
+                b.id,
+                b.status,
+                b.total_fen,
+                *lines.get(b.id, (0, 0)),
+                posted.get((b.id, JournalKind.PAYABLE), 0),
+                posted.get((b.id, JournalKind.PAID), 0),
+            )
+            for b in uow.settlement.batches()
+        ]
+
+
+def list_batches(ctx: AppContext, status: BatchStatus | None = None) -> list[BatchSummary]:
+    with ctx.unit_of_work() as uow:
+        return [batch_summary(uow, b) for b in uow.settlement.batches(status)]
