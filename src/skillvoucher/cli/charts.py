@@ -31,3 +31,17 @@ def issued_used_chart(title: str, rows: Sequence[tuple[str, int, int]]) -> Table
         chart.add_row(label, bar(issued, largest, "cyan"), f"{issued:,}")
         chart.add_row("", bar(used, largest, "green"), f"{used:,} used · {rate}")
     return chart
+
+
+def used_completed_chart(title: str, rows: Sequence[tuple[str, int, int, int]]) -> Table:
+    """For each institution, vouchers used there, and how many completed and certified."""
+    largest = max((used for _, used, _, _ in rows), default=0)
+    chart = Table(title=title, title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    chart.add_column("", no_wrap=True)
+    chart.add_column("used / completed / certified", no_wrap=True)
+    chart.add_column("", justify="right", no_wrap=True)
+    for label, used, completed, certified in rows:
+        chart.add_row(label, bar(used, largest, "cyan"), f"{used:,} used")
+        chart.add_row("", bar(completed, largest, "green"), f"{completed:,} completed")
+        chart.add_row("", bar(certified, largest, "yellow"), f"{certified:,} certified")
+    return chart

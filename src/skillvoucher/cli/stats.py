@@ -9,10 +9,12 @@ import typer
 from rich.columns import Columns
 
 from skillvoucher.application.statistics import Statistics, compute_statistics, utilisation
-from skillvoucher.cli.charts import issued_used_chart
+from skillvoucher.cli.charts import issued_used_chart, used_completed_chart
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.output import details, stdout, yuan
 from skillvoucher.domain.people import TARGET_GROUP_LABELS_ZH, TargetGroup
+
+TOP_INSTITUTIONS = 10
 
 
 def stats_command(
@@ -82,3 +84,15 @@ def print_statistics(statistics: Statistics) -> None:
     )
     console.print()
     console.print(issued_used_chart("By scheme", [(r.key, r.issued, r.used) for r in by["scheme"]]))
+    console.print()
+    console.print(
+        issued_used_chart("By month of issue", [(r.key, r.issued, r.used) for r in by["month"]])
+    )
+    busiest = sorted(by["institution"], key=lambda r: (-r.used, r.key))[:TOP_INSTITUTIONS]
+    console.print()
+    console.print(
+        used_completed_chart(
+            f"Busiest {len(busiest)} institutions",
+            [(r.label, r.used, r.completed, r.certified) for r in busiest],
+        )
+    )
