@@ -52,8 +52,6 @@ TRANSITIONS: dict[tuple[VoucherStatus, VoucherEvent], VoucherStatus] = {
 
 # Statuses in which a voucher still holds a commitment on the scheme's budget.
 OPEN_STATUSES = frozenset({S.ISSUED, S.ENROLLED, S.IN_TRAINING, S.COMPLETED})
-# Statuses that count as "used" for the utilisation rate: the holder enrolled on a course.
-USED_STATUSES = frozenset({S.ENROLLED, S.IN_TRAINING, S.COMPLETED, S.SETTLED})
 TERMINAL_STATUSES = frozenset({S.SETTLED, S.EXPIRED, S.REVOKED})
 # A claw-back may reopen a settled voucher to take its money back; nothing else leaves these.
 FINAL_STATUSES = frozenset({S.EXPIRED, S.REVOKED})

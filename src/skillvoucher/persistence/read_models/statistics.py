@@ -8,9 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.domain.ledger import Account
 from skillvoucher.domain.schemes import IssuanceMode
-from skillvoucher.domain.vouchers import USED_STATUSES, VoucherStatus
-from skillvoucher.persistence.tables import Institution, Region, Scheme, Voucher
+from skillvoucher.domain.vouchers import VoucherStatus
+from skillvoucher.persistence.tables import Institution, LedgerEntry, Region, Scheme, Voucher
 
 
 @dataclass(frozen=True)
@@ -26,25 +27,48 @@ class Counts:
     expired: int
     revoked: int
     face_value_fen: int
+    used_value_fen: int  # what the used vouchers pay: min(face value, course price)
+    paid_fen: int  # paid to institutions so far
 
 
 def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _measures() -> list[sa.ColumnElement[Any]]:
-    done = [VoucherStatus.COMPLETED, VoucherStatus.SETTLED]
+def _paid_by_voucher() -> sa.Subquery:
+    return (
+        sa.select(LedgerEntry.voucher_id, sa.func.sum(LedgerEntry.amount_fen).label("paid"))
+        .where(LedgerEntry.account == Account.PAID, LedgerEntry.voucher_id.is_not(None))
+        .group_by(LedgerEntry.voucher_id)
+        .subquery()
+    )
+
+
+def _measures(paid: sa.Subquery) -> list[sa.ColumnElement[Any]]:
+    # "Used" means enrolled at some point: a voucher revoked during training was still used;
+    # a cancelled enrolment clears enrolled_at, so it does not count.
     return [
         sa.func.count(Voucher.id),
         _count_if(Scheme.issuance_mode.in_([IssuanceMode.CLAIM, IssuanceMode.APPLICATION])),
-        _count_if(Voucher.status.in_(USED_STATUSES)),
-        _count_if(Voucher.status.in_(done)),
+        _count_if(Voucher.enrolled_at.is_not(None)),
+        _count_if(Voucher.completed_at.is_not(None)),
         _count_if(Voucher.certificate_no.is_not(None)),
         _count_if(Voucher.status == VoucherStatus.SETTLED),
         _count_if(Voucher.status == VoucherStatus.EXPIRED),
         _count_if(Voucher.status == VoucherStatus.REVOKED),
         sa.func.coalesce(sa.func.sum(Voucher.face_value_fen), 0),
+        sa.func.coalesce(sa.func.sum(Voucher.redeemable_fen), 0),
+        sa.func.coalesce(sa.func.sum(paid.c.paid), 0),
     ]
+
+
+def _vouchers(paid: sa.Subquery) -> sa.Select[Any]:
+    return (
+        sa.select()
+        .select_from(Voucher)
+        .join(Scheme, Scheme.id == Voucher.scheme_id)
+        .outerjoin(paid, paid.c.voucher_id == Voucher.id)
+    )
 
 
 def _month_key(session: Session) -> sa.ColumnElement[str]:
@@ -55,15 +79,15 @@ def _month_key(session: Session) -> sa.ColumnElement[str]:
 
 
 def totals(session: Session) -> Counts:
-    row = session.execute(
-        sa.select(*_measures()).select_from(Voucher).join(Scheme, Scheme.id == Voucher.scheme_id)
-    ).one()
+    paid = _paid_by_voucher()
+    row = session.execute(_vouchers(paid).add_columns(*_measures(paid))).one()
     return Counts("all", "all", *(int(v) for v in row))
 
 
 def breakdown(session: Session, dimension: str) -> list[Counts]:
     """Counts grouped by region (holder's city), scheme, target_group, institution or month."""
-    base = sa.select().select_from(Voucher).join(Scheme, Scheme.id == Voucher.scheme_id)
+    paid = _paid_by_voucher()
+    base = _vouchers(paid)
     key: Any
     label: Any
     if dimension == "region":
@@ -81,7 +105,7 @@ def breakdown(session: Session, dimension: str) -> list[Counts]:
         key = label = _month_key(session)
     else:
         raise ValueError(f"unknown dimension {dimension}")
-    stmt = base.add_columns(key, label, *_measures()).group_by(key, label).order_by(key)
+    stmt = base.add_columns(key, label, *_measures(paid)).group_by(key, label).order_by(key)
     return [
         Counts(str(k), str(lab), *(int(v) for v in rest)) for k, lab, *rest in session.execute(stmt)
     ]
