@@ -43,6 +43,7 @@ from skillvoucher.domain.errors import (
     MalformedCredential,
     UnknownSigningKey,
 )
+from skillvoucher.domain.timekeeping import show
 
 VOUCHER_JWT_TYPE = "vnd.skillvoucher.voucher+jwt"
 ISSUER_PREFIX = "skillvoucher:"
@@ -153,14 +154,14 @@ def verify_voucher(
     claims = _claims_from_payload(compact.payload, kid)
     if now < claims.valid_from:
         raise CredentialNotYetValid(
-            f"voucher {claims.voucher_id} is valid from {claims.valid_from:%Y-%m-%d %H:%M:%S} UTC"
+            f"voucher {claims.voucher_id} is valid from {show(claims.valid_from)}"
         )
     # valid_until is inclusive (as everywhere in skillvoucher), so now == exp is still valid.
     # A plain RFC 7519 verifier treats exp as exclusive and refuses from that very second:
     # stricter by one instant, the safe direction.
     if now > claims.valid_until:
         raise CredentialExpired(
-            f"voucher {claims.voucher_id} expired at {claims.valid_until:%Y-%m-%d %H:%M:%S} UTC"
+            f"voucher {claims.voucher_id} expired at {show(claims.valid_until)}"
         )
     return claims
 
