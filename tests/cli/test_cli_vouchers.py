@@ -39,6 +39,27 @@ def test_scheme_create_show_and_list(scheme: Workspace) -> None:
     assert SCHEME_CODE in listed.output
 
 
+def test_scheme_preview_before_creating(upgraded: Workspace, tmp_path: Path) -> None:
+    people_file = write_people_csv(tmp_path / "people.csv", people(5))
+    assert upgraded.run("import", "people", str(people_file)).exit_code == 0
+    yaml_file = tmp_path / "preview.yaml"
+    yaml_file.write_text(
+        "code: TY-PREVIEW\nname: 预览培训券\nregion: '140100'\ntype: individual\n"
+        "issuance: push\nquota: 3\nbudget_fen: 200000\nface_value: {fixed_fen: 100000}\n"
+        "validity: {days: 30}\nsettlement: {stages: [{evidence: completion, percent: 100}]}\n",
+        encoding="utf-8",
+    )
+
+    result = upgraded.run("scheme", "preview", str(yaml_file))
+
+    assert result.exit_code == 0, result.output
+    assert "eligible today" in result.output
+    assert "3 of 3" in result.output  # five people qualify, the quota lets three in
+    assert "¥3,000.00" in result.output  # three vouchers at the face value
+    assert "does NOT cover it" in result.output
+    assert upgraded.run("scheme", "show", "TY-PREVIEW").exit_code == 1  # nothing was created
+
+
 def test_scheme_create_as_draft_then_launch(upgraded: Workspace, tmp_path: Path) -> None:
     upgraded.run("fund", "deposit", "140100", "100000000", "--reference", "TR-1")
     yaml_file = tmp_path / "draft.yaml"

@@ -20,9 +20,12 @@ from builders import (
     issue,
     make_scheme,
     person,
+    scheme_document,
     synthetic_people,
 )
 from skillvoucher.application import issuance, schemes
+from skillvoucher.application.previews import preview_scheme
+from skillvoucher.application.scheme_files import parse_scheme_document
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.credentials.tokens import verify_voucher
@@ -433,3 +436,21 @@ def test_validity_ends_at_the_earlier_of_days_and_the_last_day(
     until = issue(ctx, short.code, holder).valid_until
     assert until == datetime(2026, 4, 30, 15, 59, 59, tzinfo=UTC)
     assert issue(ctx, long.code, holder).valid_until == clock.now + timedelta(days=30)
+
+
+def test_preview_counts_what_a_push_would_reach_before_the_scheme_exists(
+    ctx: AppContext, clock: Clock, registry: list[SyntheticPerson]
+) -> None:
+    quota = 50
+    document = parse_scheme_document(
+        scheme_document(**PUSH_SCHEME, quota=quota, budget_fen=quota * FACE - 1)
+    )
+
+    preview = preview_scheme(ctx, document)
+
+    scheme = schemes.create_scheme(ctx, document)
+    expected = expected_eligible(ctx, clock, scheme.code, registry)
+    assert preview.eligible == len(expected) > quota
+    assert preview.reachable == quota
+    assert preview.budget_needed_fen == quota * FACE
+    assert not preview.budget_covers  # one fen short

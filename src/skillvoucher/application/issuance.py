@@ -35,7 +35,7 @@ from skillvoucher.domain.schemes import (
     ineligibility_reasons,
     qualifying_group,
 )
-from skillvoucher.domain.timekeeping import local_date, start_of_local_day
+from skillvoucher.domain.timekeeping import local_date, start_of_local_year
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.eligibility_sql import eligibility_condition, not_yet_holding
 from skillvoucher.persistence.tables import Scheme
@@ -56,10 +56,6 @@ class PushResult:
     issued: int
     eligible_left: int
     quota_left: int
-
-
-def _year_start(today: date) -> datetime:
-    return start_of_local_day(date(today.year, 1, 1))
 
 
 def _active_scheme(uow: UnitOfWork, code: str) -> Scheme:
@@ -185,7 +181,7 @@ def issue_to_person(
             card_status=CardStatus(person.card_status),
             employer_credit_code=person.employer_credit_code,
         )
-        history = uow.people.history(person.id, _year_start(today))
+        history = uow.people.history(person.id, start_of_local_year(today))
         reasons = ineligibility_reasons(rules, facts, history, today, enterprise_credit_code)
         if reasons:
             raise NotEligible(f"{mask_resident_id(number)} is not eligible: {'; '.join(reasons)}")
@@ -210,7 +206,7 @@ def issue_to_person(
 def _push_condition(scheme: Scheme, rules: SchemeRules, today: date) -> sa.ColumnElement[bool]:
     """Eligible now and not yet holding a voucher of this scheme."""
     return sa.and_(
-        eligibility_condition(rules, today, _year_start(today)), not_yet_holding(scheme.id)
+        eligibility_condition(rules, today, start_of_local_year(today)), not_yet_holding(scheme.id)
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from skillvoucher.application.issuance import eligible_count
+from skillvoucher.application.previews import preview_scheme
 from skillvoucher.application.scheme_files import load_scheme_file
 from skillvoucher.application.schemes import (
     SchemeView,
@@ -21,7 +22,9 @@ from skillvoucher.cli.context import open_app
 from skillvoucher.cli.output import details, stdout, table, yuan
 from skillvoucher.domain.schemes import SchemeRules, SchemeStatus
 
-app = typer.Typer(help="Voucher schemes: create, show, launch, pause, close.", no_args_is_help=True)
+app = typer.Typer(
+    help="Voucher schemes: preview, create, show, launch, pause, close.", no_args_is_help=True
+)
 
 CodeArgument = Annotated[
     str, typer.Argument(metavar="CODE", help="The scheme code, e.g. TY-2026-IND.")
@@ -87,6 +90,28 @@ def create(
     with open_app() as ctx:
         view = create_scheme(ctx, doc, launch=not draft)
     _print_scheme(view)
+
+
+@app.command("preview")
+def preview(
+    file: Annotated[Path, typer.Argument(metavar="FILE.yaml", help="The scheme definition.")],
+) -> None:
+    """Before creating a scheme: how many people qualify today and the budget it would need."""
+    doc = load_scheme_file(file)
+    with open_app() as ctx:
+        result = preview_scheme(ctx, doc)
+    verdict = "covers it" if result.budget_covers else "does NOT cover it"
+    stdout().print(
+        details(
+            [
+                ("scheme", f"{doc.code}  {doc.name}"),
+                ("eligible today", f"{result.eligible:,}"),
+                ("within the quota", f"{result.reachable:,} of {doc.quota:,}"),
+                ("budget needed", f"{yuan(result.budget_needed_fen)} at the largest face value"),
+                ("budget asked", f"{yuan(result.budget_fen)}, which {verdict}"),
+            ]
+        )
+    )
 
 
 @app.command("show")

@@ -27,6 +27,11 @@ def start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
 
 
+def start_of_local_year(day: date) -> datetime:
+    """1 January of ``day``'s year in Asia/Shanghai, as UTC: per-year limits count from here."""
+    return start_of_local_day(date(day.year, 1, 1))
+
+
 def show(moment: datetime | None) -> str:
     """Human display in Asia/Shanghai, e.g. '2026-12-04 21:30 CST'."""
     if moment is None:
