@@ -24,10 +24,10 @@ from builders import (
     synthetic_people,
 )
 from skillvoucher.application import issuance, schemes
-from skillvoucher.application.previews import preview_scheme
-from skillvoucher.application.scheme_files import parse_scheme_document
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
+from skillvoucher.application.previews import preview_scheme
+from skillvoucher.application.scheme_files import parse_scheme_document
 from skillvoucher.credentials.tokens import verify_voucher
 from skillvoucher.demo.synthetic import SyntheticPerson
 from skillvoucher.domain.errors import (
