@@ -16,6 +16,7 @@ from skillvoucher.cli import (
     keys,
     regions,
     schemes,
+    serve,
     settlement,
     stats,
     training,
@@ -70,6 +71,7 @@ app.add_typer(settlement.app, name="settle", rich_help_panel=MONEY)
 app.add_typer(funds.ledger_app, name="ledger", rich_help_panel=MONEY)
 app.command("stats", rich_help_panel=REPORTS)(stats.stats_command)
 app.command("demo", rich_help_panel=REPORTS)(demo.demo_command)
+app.command("serve", rich_help_panel=REPORTS)(serve.serve_command)
 
 
 def main() -> None:

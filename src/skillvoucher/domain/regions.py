@@ -192,3 +192,14 @@ def builtin_regions() -> list[Region]:
     """The regions shipped with the package: all 31 mainland provincial-level divisions, the
     prefecture-level cities of Shanxi and some districts of Taiyuan, in file order."""
     return list(_load_builtin_regions())
+
+
+def code_prefix(code: str) -> str:
+    """The leading digits every code within ``code`` shares (``14`` for Shanxi, ``1401`` for
+    Taiyuan, the whole code for a county): a region scope as a string prefix."""
+    level = region_level(code)
+    if level is RegionLevel.PROVINCE:
+        return code[:2]
+    if level is RegionLevel.CITY:
+        return code[:4]
+    return code

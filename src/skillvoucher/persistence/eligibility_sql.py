@@ -12,19 +12,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from skillvoucher.domain.people import CardStatus, groups_to_mask
-from skillvoucher.domain.regions import RegionLevel, region_level
+from skillvoucher.domain.regions import code_prefix
 from skillvoucher.domain.schemes import SchemeRules, SchemeType, latest_birth_date_for_age
 from skillvoucher.domain.vouchers import OPEN_STATUSES, VoucherStatus
 from skillvoucher.persistence.tables import Person, Voucher
-
-
-def _region_prefix(code: str) -> str:
-    level = region_level(code)
-    if level is RegionLevel.PROVINCE:
-        return code[:2]
-    if level is RegionLevel.CITY:
-        return code[:4]
-    return code
 
 
 def eligibility_condition(
@@ -36,7 +27,7 @@ def eligibility_condition(
     elig = rules.eligibility
     clauses: list[sa.ColumnElement[bool]] = [Person.card_status == CardStatus.ACTIVE]
     scopes = elig.household_regions or (rules.region_code,)
-    clauses.append(sa.or_(*[Person.household_region.startswith(_region_prefix(s)) for s in scopes]))
+    clauses.append(sa.or_(*[Person.household_region.startswith(code_prefix(s)) for s in scopes]))
     if elig.target_groups:
         wanted = groups_to_mask(elig.target_groups)
         clauses.append(Person.target_groups_mask.op("&")(wanted) != 0)

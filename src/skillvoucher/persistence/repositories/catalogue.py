@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from skillvoucher.domain.catalogue import ApprovalStatus
+from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, SkillLevel
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
 from skillvoucher.persistence.tables import Course, Institution
 
@@ -116,3 +116,36 @@ class CatalogueRepository:
 
     def institutions(self) -> list[Institution]:
         return list(self._session.scalars(sa.select(Institution).order_by(Institution.credit_code)))
+
+    def search_courses(
+        self,
+        *,
+        region_prefix: str | None,
+        occupation_code: str | None,
+        skill_level: SkillLevel | None,
+        mode: CourseMode | None,
+        max_price_fen: int | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[tuple[Course, Institution]]:
+        """Courses of approved institutions, in id order, for keyset (cursor) pagination."""
+        stmt = (
+            sa.select(Course, Institution)
+            .join(Institution, Institution.id == Course.institution_id)
+            .where(Institution.approval_status == ApprovalStatus.APPROVED)
+            .order_by(Course.id)
+            .limit(limit)
+        )
+        if region_prefix:
+            stmt = stmt.where(Course.region_code.startswith(region_prefix))
+        if occupation_code:
+            stmt = stmt.where(Course.occupation_code == occupation_code)
+        if skill_level is not None:
+            stmt = stmt.where(Course.skill_level == skill_level)
+        if mode is not None:
+            stmt = stmt.where(Course.mode == mode)
+        if max_price_fen is not None:
+            stmt = stmt.where(Course.price_fen <= max_price_fen)
+        if after is not None:
+            stmt = stmt.where(Course.id > after)
+        return [(c, i) for c, i in self._session.execute(stmt)]

@@ -1,0 +1,25 @@
+"""The app factory. The app keeps one application context (engine, key store) for its life."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from skillvoucher import __version__
+from skillvoucher.api.problems import install_problem_handlers
+from skillvoucher.api.routers import catalogue, health
+from skillvoucher.application.context import AppContext
+
+
+def create_app(context: AppContext) -> FastAPI:
+    """An app serving ``context``; the caller owns the context and closes it."""
+
+    app = FastAPI(
+        title="skillvoucher",
+        version=__version__,
+        summary="Electronic vocational-training vouchers 职业技能培训券",
+    )
+    app.state.context = context
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(catalogue.router)
+    return app

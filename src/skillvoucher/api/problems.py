@@ -1,0 +1,117 @@
+"""Errors as RFC 9457 problem details, mapped from domain errors in one table.
+
+The domain knows nothing of HTTP: each error class has a stable machine code; here each class
+gets its status, and each code a title in Chinese and English (chosen by Accept-Language).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from skillvoucher.domain import errors as e
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
+    (e.NotFound, 404),
+    (e.CredentialError, 422),
+    (e.InvalidInput, 422),
+    (e.NotEligible, 422),
+    (e.AlreadyExists, 409),
+    (e.AlreadyEnrolled, 409),
+    (e.QuotaExhausted, 409),
+    (e.InsufficientFunds, 409),
+    (e.IllegalTransition, 409),
+    (e.VoucherExpired, 409),
+    (e.VoucherNotUsable, 409),
+    (e.ConsentInvalid, 403),
+    (e.CourseNotUsable, 422),
+    (e.SchemeNotActive, 409),
+)
+
+TITLES: dict[str, tuple[str, str]] = {
+    "not_found": ("未找到", "Not found"),
+    "invalid_input": ("输入有误", "Invalid input"),
+    "request_invalid": ("请求格式有误", "The request is not valid"),
+    "not_eligible": ("不符合申领条件", "Not eligible"),
+    "already_exists": ("已存在", "Already exists"),
+    "already_enrolled": ("培训券已报名", "The voucher is already enrolled"),
+    "quota_exhausted": ("发放名额已满", "The quota is exhausted"),
+    "insufficient_funds": ("资金不足", "Insufficient funds"),
+    "illegal_transition": ("当前状态不允许此操作", "Not allowed in the current state"),
+    "voucher_expired": ("培训券已过期", "The voucher has expired"),
+    "voucher_not_usable": ("培训券不可使用", "The voucher cannot be used"),
+    "consent_invalid": ("授权码无效", "The consent code is not valid"),
+    "course_not_usable": ("该课程不可使用此券", "The course cannot take this voucher"),
+    "scheme_not_active": ("项目未在发放中", "The scheme is not active"),
+    "credential_invalid": ("电子凭证无效", "The voucher code is not valid"),
+    "http_error": ("请求无法处理", "The request cannot be handled"),
+}
+
+
+def status_of(error: e.DomainError) -> int:
+    for error_class, status in STATUS_BY_ERROR:
+        if isinstance(error, error_class):
+            return status
+    return 400
+
+
+def _wants_english(request: Request) -> bool:
+    # Chinese first: English only when the client ranks it above Chinese.
+    languages = [
+        part.split(";")[0].strip().lower()
+        for part in request.headers.get("accept-language", "").split(",")
+    ]
+    for language in languages:
+        if language.startswith("zh"):
+            return False
+        if language.startswith("en"):
+            return True
+    return False
+
+
+def _title(code: str, request: Request) -> str:
+    family = "credential_invalid" if code.startswith("credential") else "invalid_input"
+    zh, en = (
+        TITLES.get(code)
+        or TITLES[family if code.startswith(("credential", "invalid")) else "http_error"]
+    )
+    return en if _wants_english(request) else zh
+
+
+def problem(request: Request, status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://skillvoucher.invalid/problems/{code}",
+        "title": _title(code, request),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(e.DomainError)
+    async def _domain(request: Request, error: e.DomainError) -> JSONResponse:
+        return problem(request, status_of(error), error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in item["loc"]), "message": item["msg"]}
+            for item in error.errors()
+        ]
+        return problem(
+            request, 422, "request_invalid", "the request has invalid fields", errors=fields
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(request, error.status_code, "http_error", str(error.detail))
