@@ -14,11 +14,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillvoucher.domain import errors as e
+from skillvoucher.persistence.migrate import DatabaseNotReady
 
 PROBLEM_JSON = "application/problem+json"
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
+    (DatabaseNotReady, 503),
     (e.NotFound, 404),
     (e.CredentialError, 422),
     (e.InvalidInput, 422),
@@ -51,6 +53,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "course_not_usable": ("该课程不可使用此券", "The course cannot take this voucher"),
     "scheme_not_active": ("项目未在发放中", "The scheme is not active"),
     "credential_invalid": ("电子凭证无效", "The voucher code is not valid"),
+    "database_not_ready": ("服务暂不可用", "The service is not ready"),
     "http_error": ("请求无法处理", "The request cannot be handled"),
 }
 
