@@ -102,3 +102,18 @@ def test_regions_and_openapi(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "/api/v1/courses" in schema["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+    client.get("/healthz")
+    client.get("/api/v1/courses", params={"cursor": "x"})
+    client.get("/no/such/page")
+
+    text = client.get("/metrics").text
+
+    assert (
+        'skillvoucher_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
+    )
+    assert 'route="/api/v1/courses",status="422"' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "cursor" not in text  # query strings never become labels

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from skillvoucher import __version__
+from skillvoucher.api.metrics import install_metrics
 from skillvoucher.api.problems import install_problem_handlers
 from skillvoucher.api.routers import catalogue, health
 from skillvoucher.application.context import AppContext
@@ -20,6 +21,7 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.state.context = context
     install_problem_handlers(app)
+    install_metrics(app)
     app.include_router(health.router)
     app.include_router(catalogue.router)
     return app
