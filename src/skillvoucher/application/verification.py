@@ -1,0 +1,28 @@
+"""Check a voucher code the way an institution does: signature offline first, then its status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.credentials.tokens import VoucherClaims, verify_voucher
+from skillvoucher.domain.errors import NotFound
+from skillvoucher.domain.vouchers import VoucherStatus
+
+
+@dataclass(frozen=True)
+class VerifiedVoucher:
+    claims: VoucherClaims
+    status: VoucherStatus  # what the ledger of record says now: the code may outlive its use
+
+
+def verify_code(ctx: AppContext, code: str) -> VerifiedVoucher:
+    """Raise a CredentialError for a forged, altered, expired or unknown-key code, NotFound for
+    a well-signed code of a voucher this deployment does not hold; else the claims and status."""
+    claims = verify_voucher(code, ctx.keys.public_keys(), ctx.clock())
+    with ctx.unit_of_work() as uow:
+        voucher = uow.vouchers.get(uuid.UUID(claims.voucher_id))
+        if voucher is None:
+            raise NotFound(f"voucher {claims.voucher_id} is not held here")
+        return VerifiedVoucher(claims, voucher.status)
