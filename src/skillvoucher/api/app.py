@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from skillvoucher import __version__
 from skillvoucher.api.metrics import install_metrics
-from skillvoucher.api.problems import install_problem_handlers
+from skillvoucher.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from skillvoucher.api.routers import catalogue, health, vouchers
 from skillvoucher.application.context import AppContext
 
@@ -18,6 +18,7 @@ def create_app(context: AppContext) -> FastAPI:
         title="skillvoucher",
         version=__version__,
         summary="Electronic vocational-training vouchers 职业技能培训券",
+        responses=PROBLEM_RESPONSES,
     )
     app.state.context = context
     install_problem_handlers(app)

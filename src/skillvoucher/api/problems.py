@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillvoucher.domain import errors as e
@@ -88,7 +89,46 @@ def _title(code: str, request: Request) -> str:
     return en if _wants_english(request) else zh
 
 
-def problem(request: Request, status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable machine ``code`` and, for bad requests, the
+    offending fields."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, str]] | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+# Declared on the app, so every operation documents the problems it may answer with.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Bad request"),
+    403: _documented("Forbidden"),
+    404: _documented("Not found"),
+    405: _documented("Method not allowed"),
+    409: _documented("Conflict with the current state"),
+    422: _documented("Invalid input"),
+    503: _documented("Not ready"),
+}
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = {
         "type": f"https://skillvoucher.invalid/problems/{code}",
         "title": _title(code, request),
@@ -97,7 +137,7 @@ def problem(request: Request, status: int, code: str, detail: str, **extra: Any)
         "code": code,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -117,4 +157,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem(request, error.status_code, "http_error", str(error.detail))
+        # Keep the headers HTTP requires, such as Allow on a 405.
+        headers = dict(error.headers) if error.headers else None
+        return problem(request, error.status_code, "http_error", str(error.detail), headers)
