@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 from sqlalchemy.engine import URL, make_url
 
 from builders import Clock, make_context
@@ -20,6 +21,12 @@ from skillvoucher.application.regions_import import load_builtin_regions
 from skillvoucher.config import normalise_database_url
 from skillvoucher.persistence import migrate
 from skillvoucher.persistence.tables import Base
+
+# In CI every property and fuzz test draws the same examples on every run: a red CI must be
+# reproducible, and exploring new examples is what local runs are for.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Tables whose content a migration (or load_builtin_regions) provides; never truncated.

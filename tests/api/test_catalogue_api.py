@@ -71,6 +71,7 @@ def test_course_filters(client: TestClient, ctx: AppContext) -> None:
         ({"level": "7"}, "level"),
         ({"region": "abc"}, "region"),
         ({"max_price_fen": -1}, "max_price_fen"),
+        ({"max_price_fen": 10**30}, "max_price_fen"),
     ],
 )
 def test_bad_queries_are_problems_naming_the_field(
