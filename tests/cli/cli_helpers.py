@@ -17,21 +17,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
+from builders import PEOPLE_HEADER
+from skillvoucher.application.catalogue_import import COURSE_COLUMNS, INSTITUTION_COLUMNS
 from skillvoucher.cli.main import app
 from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code, generate_people
 from skillvoucher.domain.timekeeping import local_date, utc_now
 
 CITY = "140100"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-PEOPLE_HEADER = (
-    "resident_id",
-    "name",
-    "mobile",
-    "household_region",
-    "card_status",
-    "employer_credit_code",
-    "target_groups",
-)
 SCHEME_CODE = "TY-2026-APP"
 SCHEME_YAML = f"""\
 code: {SCHEME_CODE}
@@ -146,24 +139,12 @@ def write_catalogue(directory: Path) -> Catalogue:
     today = local_date(utc_now())
     institutions = write_csv(
         directory / "institutions.csv",
-        ("credit_code", "name", "region_code", "approval_status", "delivery_modes"),
+        INSTITUTION_COLUMNS,
         [(institution, "太原市晋阳职业技能培训学校", CITY, "approved", "both")],
     )
     courses = write_csv(
         directory / "courses.csv",
-        (
-            "institution_credit_code",
-            "course_code",
-            "name",
-            "occupation_code",
-            "skill_level",
-            "hours",
-            "price_fen",
-            "mode",
-            "capacity",
-            "start_date",
-            "end_date",
-        ),
+        COURSE_COLUMNS,
         [
             (
                 institution,
