@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,6 +23,20 @@ class Settings(BaseSettings):
 
     consent_code_minutes: int = 10
     chunk_size: int = 5000
+
+    environment: Literal["development", "production"] = "development"
+    """Production refuses what only development may use (the e-SSC simulator)."""
+
+    session_hours: int = 12
+    """How long a sign-in (cookie or bearer token) lasts."""
+
+    lockout_threshold: int = 5
+    """Failed passwords in a row before an account is locked."""
+
+    lockout_minutes: int = 15
+
+    cookie_secure: bool = False
+    """Mark session cookies Secure; on whenever the app is served over HTTPS."""
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from skillvoucher import __version__
 from skillvoucher.api.metrics import install_metrics
 from skillvoucher.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from skillvoucher.api.routers import catalogue, health, vouchers
+from skillvoucher.api.routers import auth, catalogue, health, vouchers
 from skillvoucher.application.context import AppContext
 
 
@@ -24,6 +24,7 @@ def create_app(context: AppContext) -> FastAPI:
     install_problem_handlers(app)
     install_metrics(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.include_router(catalogue.router)
     app.include_router(vouchers.router)
     return app

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillvoucher.domain import errors as e
+from skillvoucher.domain.access import AccessDenied, NotAuthenticated
 from skillvoucher.persistence.migrate import DatabaseNotReady
 
 PROBLEM_JSON = "application/problem+json"
@@ -22,6 +23,8 @@ PROBLEM_JSON = "application/problem+json"
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
     (DatabaseNotReady, 503),
+    (NotAuthenticated, 401),
+    (AccessDenied, 403),
     (e.NotFound, 404),
     (e.CredentialError, 422),
     (e.InvalidInput, 422),
@@ -40,6 +43,11 @@ STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
 
 TITLES: dict[str, tuple[str, str]] = {
     "not_found": ("未找到", "Not found"),
+    "not_authenticated": ("请先登录", "Sign in first"),
+    "sign_in_failed": ("用户名或密码错误", "The username or password is wrong"),
+    "account_locked": ("账号已临时锁定", "The account is locked for a while"),
+    "second_factor_required": ("需要动态验证码", "A second-factor code is required"),
+    "access_denied": ("无权执行此操作", "Not permitted"),
     "invalid_input": ("输入有误", "Invalid input"),
     "request_invalid": ("请求格式有误", "The request is not valid"),
     "not_eligible": ("不符合申领条件", "Not eligible"),
@@ -112,6 +120,7 @@ def _documented(description: str) -> dict[str, Any]:
 # Declared on the app, so every operation documents the problems it may answer with.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _documented("Bad request"),
+    401: _documented("Not signed in"),
     403: _documented("Forbidden"),
     404: _documented("Not found"),
     405: _documented("Method not allowed"),
@@ -143,7 +152,10 @@ def problem(
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.DomainError)
     async def _domain(request: Request, error: e.DomainError) -> JSONResponse:
-        return problem(request, status_of(error), error.code, error.message)
+        status = status_of(error)
+        # RFC 9110: a 401 names the scheme that would work.
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(request, status, error.code, error.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -47,6 +47,13 @@ class AppContext:
     def digest(self, value: str) -> str:
         """Keyed digest used to find people by ID number and to check consent codes."""
         return keyed_digest(self._digest_key, value)
+
+    def acting_as(self, actor: str) -> AppContext:
+        """The same context (engine, keys, clock) with ``actor`` named in the audit trail."""
+        copy = replace(self, actor=actor)
+        if "_digest_key" in self.__dict__:  # keep the loaded key: no disk read per request
+            copy.__dict__["_digest_key"] = self.__dict__["_digest_key"]
+        return copy
 
     def close(self) -> None:
         self.engine.dispose()

@@ -38,6 +38,18 @@ class JournalKind(StrEnum):
     PAYABLE = "payable"
     PAID = "paid"
     REVERSAL = "reversal"
+    # A transfer between two regions' special accounts is two journals in one transaction: the
+    # sender's money goes back to the treasury and the receiver's comes from it, so that each
+    # journal balances inside one region.
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+
+
+class TransferStatus(StrEnum):
+    REQUESTED = "requested"  # waiting for its first approval
+    APPROVED_ONCE = "approved_once"  # waiting for a second, different approver
+    EXECUTED = "executed"  # approved twice; the money has moved
+    REJECTED = "rejected"
 
 
 # Which bucket a journal kind moves money from and to. Reversals swap a pair.
@@ -48,6 +60,8 @@ MOVES: dict[JournalKind, tuple[Account, Account]] = {
     JournalKind.RELEASE: (Account.COMMITTED, Account.SCHEME_AVAILABLE),
     JournalKind.PAYABLE: (Account.COMMITTED, Account.PAYABLE),
     JournalKind.PAID: (Account.PAYABLE, Account.PAID),
+    JournalKind.TRANSFER_OUT: (Account.FUND_AVAILABLE, Account.TREASURY),
+    JournalKind.TRANSFER_IN: (Account.TREASURY, Account.FUND_AVAILABLE),
 }
 
 # Buckets that may never go below zero. The treasury is the only one that does, by design.

@@ -53,6 +53,11 @@ class Region:
     parent_code: str | None
 
 
+NATIONWIDE = "000000"
+"""Not a region: the code audit events carry when what happened belongs to no one region
+(a nationwide account, say)."""
+
+
 def validate_region_code(code: str) -> str:
     """Return ``code`` without surrounding spaces if it is a well-formed GB/T 2260 code.
 

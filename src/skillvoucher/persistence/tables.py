@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from skillvoucher.domain.access import Role
 from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
 from skillvoucher.domain.identity import Sex
-from skillvoucher.domain.ledger import Account, JournalKind
+from skillvoucher.domain.ledger import Account, JournalKind, TransferStatus
 from skillvoucher.domain.people import CardStatus
 from skillvoucher.domain.regions import RegionLevel
 from skillvoucher.domain.schemes import IssuanceMode, SchemeStatus, SchemeType
@@ -351,3 +352,117 @@ class AuditEvent(Base):
     entity_type: Mapped[str] = mapped_column(sa.String(30))
     entity_id: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+class StaffAccount(Base):
+    """A staff member's sign-in: institution staff, enterprise HR, administrators, auditors."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(60))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "staff_role"))
+    # The region the account's scope starts from (a province, city or county); None: nationwide.
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("institutions.id"))
+    employer_credit_code: Mapped[str | None] = mapped_column(CreditCode)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    # The last TOTP time step accepted: a code is good once, even inside its 30-second window.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class SignInSession(Base):
+    """A signed-in session, for a staff account or a worker; the token is kept as a digest.
+
+    The same row backs a browser cookie (with its CSRF token) or an API bearer token."""
+
+    __tablename__ = "sign_in_sessions"
+    __table_args__ = (sa.Index(None, "expires_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    csrf_digest: Mapped[str] = mapped_column(sa.String(64))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("staff_accounts.id"), index=True
+    )
+    person_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A partner system's key. Only a SHA-256 of the secret part is kept (it is 256 random bits,
+    so a slow hash would add nothing); the prefix finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    secret_digest: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "api_key_role"))
+    scopes: Mapped[list[str]] = mapped_column(JsonDocument)
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("institutions.id"))
+    employer_credit_code: Mapped[str | None] = mapped_column(CreditCode)
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a mutating request sent with an ``Idempotency-Key``.
+
+    Keys are per principal: two callers may use the same key without seeing each other's answer.
+    ``request_digest`` catches a key reused for a different request."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        sa.UniqueConstraint("principal", "key"),
+        sa.Index(None, "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(sa.String(80))
+    key: Mapped[str] = mapped_column(sa.String(100))
+    request_digest: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None]
+    response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    content_type: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class FundTransfer(Base):
+    """A transfer between two regions' special accounts; it moves money on its second approval."""
+
+    __tablename__ = "fund_transfers"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="positive"),
+        sa.Index(None, "from_region", "status"),
+        sa.Index(None, "to_region", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    from_region: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
+    to_region: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
+    region_code: Mapped[str] = mapped_column(RegionCode)  # the sender: who scopes the request
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[TransferStatus] = mapped_column(str_enum(TransferStatus, "transfer_status"))
+    requested_by: Mapped[str] = mapped_column(sa.String(80))
+    first_approver: Mapped[str | None] = mapped_column(sa.String(80))
+    second_approver: Mapped[str | None] = mapped_column(sa.String(80))
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from skillvoucher.persistence.repositories.accounts import AccountRepository
 from skillvoucher.persistence.repositories.audit import AuditRepository
 from skillvoucher.persistence.repositories.catalogue import CatalogueRepository
 from skillvoucher.persistence.repositories.ledger import LedgerRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.ledger = LedgerRepository(self.session)
         self.settlement = SettlementRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.accounts = AccountRepository(self.session)
         return self
 
     def commit(self) -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.ids import new_id
-from skillvoucher.domain.regions import province_code
+from skillvoucher.domain.regions import NATIONWIDE, province_code
 from skillvoucher.persistence.repositories.dialect import bulk_insert
 from skillvoucher.persistence.tables import AuditEvent
 
@@ -44,7 +44,7 @@ class AuditRepository:
 
     def record_many(self, events: Iterable[dict[str, Any]]) -> None:
         rows = [
-            {**e, "id": new_id(), "province_code": province_code(e["region_code"])} for e in events
+            {**e, "id": new_id(), "province_code": _province_of(e["region_code"])} for e in events
         ]
         if rows:
             bulk_insert(self._session, AuditEvent, rows)
@@ -59,3 +59,7 @@ class AuditRepository:
 
     def count(self) -> int:
         return self._session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) or 0
+
+
+def _province_of(region_code: str) -> str:
+    return NATIONWIDE if region_code == NATIONWIDE else province_code(region_code)
