@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from hypothesis import settings
 from sqlalchemy.engine import URL, make_url
 
 from builders import Clock, make_context
+from skillvoucher.api.app import create_app
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.regions_import import load_builtin_regions
 from skillvoucher.config import normalise_database_url
@@ -189,3 +191,10 @@ def ctx(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[AppContext]
         yield context
     finally:
         context.close()
+
+
+@pytest.fixture
+def client(ctx: AppContext) -> Iterator[TestClient]:
+    """An HTTP client for the app over the test's context (either database)."""
+    with TestClient(create_app(ctx)) as test_client:
+        yield test_client
