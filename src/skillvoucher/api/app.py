@@ -7,7 +7,22 @@ from fastapi import FastAPI
 from skillvoucher import __version__
 from skillvoucher.api.metrics import install_metrics
 from skillvoucher.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from skillvoucher.api.routers import auth, catalogue, health, vouchers
+from skillvoucher.api.routers import (
+    attendance,
+    audit,
+    auth,
+    catalogue,
+    completions,
+    enrolments,
+    funds,
+    health,
+    issuance,
+    people,
+    schemes,
+    settlement,
+    statistics,
+    vouchers,
+)
 from skillvoucher.application.context import AppContext
 
 
@@ -27,4 +42,14 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(catalogue.router)
     app.include_router(vouchers.router)
+    app.include_router(issuance.router)
+    app.include_router(enrolments.router)
+    app.include_router(attendance.router)
+    app.include_router(completions.router)
+    app.include_router(people.router)
+    app.include_router(schemes.router)
+    app.include_router(settlement.router)
+    app.include_router(funds.router)
+    app.include_router(statistics.router)
+    app.include_router(audit.router)
     return app
