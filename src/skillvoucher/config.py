@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,25 @@ class Settings(BaseSettings):
 
     cookie_secure: bool = False
     """Mark session cookies Secure; on whenever the app is served over HTTPS."""
+
+    essc_issuer: str | None = None
+    """OpenID Connect issuer URL of the real e-SSC; unset means the built-in simulator, which
+    production refuses."""
+
+    essc_client_id: str | None = None
+    essc_client_secret: SecretStr | None = None
+    """This app's client credentials at the e-SSC (required with ``essc_issuer``)."""
+
+    essc_redirect_uri: str | None = None
+    """The callback URL registered at the e-SSC; by default derived from the request (set it
+    when a proxy in front of the app changes the scheme or host)."""
+
+    essc_id_number_claim: str = "essc_id_number"
+    """The ID-token claim holding the card holder's resident ID number."""
+
+    session_secret: SecretStr | None = None
+    """Signs the short-lived cookie that carries OIDC state and nonce; generated once into
+    ``key_dir`` when unset."""
 
     @cached_property
     def resolved_database_url(self) -> str:

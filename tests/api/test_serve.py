@@ -9,7 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CLI = [sys.executable, "-c", "from skillvoucher.cli.main import main; main()"]
 
@@ -20,31 +23,75 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_serve_answers_health_and_openapi(tmp_path: Path) -> None:
-    env = {**os.environ, "SKILLVOUCHER_DATA_DIR": str(tmp_path)}
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "SKILLVOUCHER_DATA_DIR": str(data_dir)}
     env.pop("SKILLVOUCHER_DATABASE_URL", None)
-    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
+    return env
+
+
+@contextmanager
+def serving(env: dict[str, str], *options: str, wait_seconds: float) -> Iterator[str]:
+    """A running `skillvoucher serve`, as its base URL, stopped afterwards."""
     port = free_port()
     server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)],
+        [*CLI, "serve", "--port", str(port), *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + wait_seconds
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    health = json.load(r)
-                break
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
             except OSError:
-                assert time.monotonic() < deadline, "the server did not come up in 30 s"
+                assert server.poll() is None, "the server stopped"
+                assert time.monotonic() < deadline, f"not up in {wait_seconds} s"
                 time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as r:
-            schema = json.load(r)
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return json.load(answer)
+
+
+def post_json(url: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def test_serve_answers_health_and_openapi(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
+    with serving(env, "--no-demo", wait_seconds=30) as base:
+        health = get_json(f"{base}/healthz")
+        schema = get_json(f"{base}/openapi.json")
     assert health == {"status": "ok", "database": "sqlite"}
     assert schema["info"]["title"] == "skillvoucher"
+
+
+def test_serve_on_an_empty_database_loads_the_demo_and_its_walkthrough(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    with serving(env, wait_seconds=240) as base:
+        walkthrough = json.loads((tmp_path / "demo" / "walkthrough.json").read_text("utf-8"))
+        password = walkthrough["passwords"]["demo-taiyuan-admin"]
+        session = post_json(
+            f"{base}/api/v1/auth/sign-in",
+            {"username": "demo-taiyuan-admin", "password": password},
+        )
+        me = get_json(f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {session['token']}"})
+        key = walkthrough["institution_api_key"]
+        partner = get_json(f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {key}"})
+    assert (me["role"], me["region_prefix"]) == ("city_admin", "1401")
+    assert (partner["kind"], partner["role"]) == ("partner", "institution_staff")
+    assert oct((tmp_path / "demo" / "walkthrough.json").stat().st_mode & 0o777) == "0o600"

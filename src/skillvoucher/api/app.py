@@ -5,9 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from skillvoucher import __version__
+from skillvoucher.api.essc.provider import install_essc
+from skillvoucher.api.idempotency import IdempotencyMiddleware
 from skillvoucher.api.metrics import install_metrics
 from skillvoucher.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from skillvoucher.api.routers import (
+    api_keys,
     attendance,
     audit,
     auth,
@@ -36,10 +39,14 @@ def create_app(context: AppContext) -> FastAPI:
         responses=PROBLEM_RESPONSES,
     )
     app.state.context = context
+    # First, so that production refuses the e-SSC simulator before anything else is built.
+    install_essc(app, context.settings)
     install_problem_handlers(app)
     install_metrics(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(api_keys.router)
     app.include_router(catalogue.router)
     app.include_router(vouchers.router)
     app.include_router(issuance.router)

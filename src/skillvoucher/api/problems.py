@@ -13,7 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from skillvoucher.application.idempotency import IdempotencyKeyReused, IdempotentRequestInFlight
+from skillvoucher.application.worker_identity import EsscUnavailable
 from skillvoucher.domain import errors as e
 from skillvoucher.domain.access import AccessDenied, NotAuthenticated
 from skillvoucher.persistence.migrate import DatabaseNotReady
@@ -23,7 +26,10 @@ PROBLEM_JSON = "application/problem+json"
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
     (DatabaseNotReady, 503),
+    (EsscUnavailable, 502),
     (NotAuthenticated, 401),
+    (IdempotencyKeyReused, 422),
+    (IdempotentRequestInFlight, 409),
     (AccessDenied, 403),
     (e.NotFound, 404),
     (e.CredentialError, 422),
@@ -48,6 +54,21 @@ TITLES: dict[str, tuple[str, str]] = {
     "account_locked": ("账号已临时锁定", "The account is locked for a while"),
     "second_factor_required": ("需要动态验证码", "A second-factor code is required"),
     "access_denied": ("无权执行此操作", "Not permitted"),
+    "essc_sign_in_failed": ("电子社保卡登录未完成", "The e-SSC sign-in did not complete"),
+    "essc_unavailable": ("电子社保卡服务暂不可用", "The e-SSC cannot be reached"),
+    "card_holder_not_registered": ("持卡人不在培训券名册中", "The card holder is not registered"),
+    "approver_not_independent": (
+        "审批人须为申请人和首位审批人以外的人",
+        "Another person must approve",
+    ),
+    "idempotency_key_reused": (
+        "幂等键已用于其他请求",
+        "The Idempotency-Key was used for another request",
+    ),
+    "idempotent_request_in_flight": (
+        "相同请求正在处理中",
+        "The same request is still being processed",
+    ),
     "invalid_input": ("输入有误", "Invalid input"),
     "request_invalid": ("请求格式有误", "The request is not valid"),
     "not_eligible": ("不符合申领条件", "Not eligible"),
@@ -171,4 +192,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         # Keep the headers HTTP requires, such as Allow on a 405.
         headers = dict(error.headers) if error.headers else None
+        if error.status_code == 405:
+            # Starlette names only the first route on the path; a path served by one route per
+            # method (GET and POST) allows every one of them.
+            allowed = set[str]().union(
+                *(
+                    getattr(route, "methods", None) or ()
+                    for route in request.app.routes
+                    if route.matches(request.scope)[0] is not Match.NONE
+                )
+            )
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
         return problem(request, error.status_code, "http_error", str(error.detail), headers)

@@ -108,7 +108,7 @@ def create_api_key(
             region_code, institution_id=institution_id, employer_credit_code=employer_credit_code
         )
         if creator is not None:
-            check_delegation(creator, granted, key_scope, Permission.API_KEY_MANAGE)
+            check_delegation(creator, role, key_scope, Permission.API_KEY_MANAGE)
         now = ctx.clock()
         prefix = secrets.token_hex(_PREFIX_CHARS // 2)
         secret = secrets.token_urlsafe(32)
@@ -170,16 +170,24 @@ def resolve_api_key(ctx: AppContext, key: str) -> Principal:
         )
 
 
-def list_api_keys(ctx: AppContext, principal: Principal) -> list[ApiKeyView]:
+def _managing_scope(principal: Principal | None) -> Scope:
+    """What a principal may manage; None is the operator at the command line: everything."""
+    if principal is None:
+        return Scope()
     principal.require(Permission.API_KEY_MANAGE)
-    with ctx.unit_of_work() as uow:
-        return [_view(row) for row in uow.accounts.api_keys(principal.scope)]
+    return principal.scope
 
 
-def revoke_api_key(ctx: AppContext, principal: Principal, key_id: uuid.UUID) -> ApiKeyView:
-    principal.require(Permission.API_KEY_MANAGE)
+def list_api_keys(ctx: AppContext, principal: Principal | None) -> list[ApiKeyView]:
+    scope = _managing_scope(principal)
     with ctx.unit_of_work() as uow:
-        row = uow.accounts.api_key(key_id, principal.scope)
+        return [_view(row) for row in uow.accounts.api_keys(scope)]
+
+
+def revoke_api_key(ctx: AppContext, principal: Principal | None, key_id: uuid.UUID) -> ApiKeyView:
+    scope = _managing_scope(principal)
+    with ctx.unit_of_work() as uow:
+        row = uow.accounts.api_key(key_id, scope)
         if row is None:
             raise NotFound("no such API key")
         now = ctx.clock()

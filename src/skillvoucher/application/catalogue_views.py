@@ -8,7 +8,7 @@ from datetime import date
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.catalogue import CourseMode, SkillLevel
-from skillvoucher.domain.errors import InvalidInput
+from skillvoucher.domain.errors import InvalidInput, NotFound
 from skillvoucher.domain.regions import code_prefix, validate_region_code
 
 MAX_PAGE = 200
@@ -98,3 +98,12 @@ def search_courses(ctx: AppContext, filters: CourseFilter, cursor: str | None, l
     ]
     more = len(found) > limit
     return Page(items, str(items[-1].course_id) if more and items else None)
+
+
+def institution_id_by_code(ctx: AppContext, credit_code: str) -> uuid.UUID:
+    """The id of the institution with this unified social credit code, or NotFound."""
+    with ctx.unit_of_work() as uow:
+        institution = uow.catalogue.institution_by_code(credit_code.strip().upper())
+        if institution is None:
+            raise NotFound(f"no institution with credit code {credit_code.strip()}")
+        return institution.id

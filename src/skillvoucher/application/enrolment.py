@@ -74,7 +74,7 @@ def grant_consent(ctx: AppContext, voucher_id: uuid.UUID) -> ConsentGrant:
         )
         uow.audit.record(
             at=now,
-            actor="holder",
+            actor=ctx.actor,  # the holder, signed in (or the operator at the CLI)
             action="voucher.consent_granted",
             entity_type="voucher",
             entity_id=voucher_id,

@@ -38,7 +38,7 @@ from skillvoucher.domain.schemes import (
 from skillvoucher.domain.timekeeping import local_date, start_of_local_year
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.eligibility_sql import eligibility_condition, not_yet_holding
-from skillvoucher.persistence.tables import Scheme
+from skillvoucher.persistence.tables import Person, Scheme
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
@@ -155,14 +155,48 @@ def issue_to_person(
 ) -> IssuedVoucher:
     """Issue one voucher on application or claim, or raise why not (one transaction)."""
     number = parse_resident_id(resident_id).number
+    return _issue_one(
+        ctx,
+        scheme_code,
+        lambda uow: uow.people.by_digest(ctx.digest(number)),
+        f"no person {mask_resident_id(number)} in the registry",
+        enterprise_credit_code,
+    )
+
+
+def issue_to_registered_person(
+    ctx: AppContext,
+    scheme_code: str,
+    person_id: uuid.UUID,
+    enterprise_credit_code: str | None = None,
+) -> IssuedVoucher:
+    """As ``issue_to_person``, for a person known by registry id: a signed-in worker, whose
+    resident ID number the database does not hold (only its digest)."""
+    return _issue_one(
+        ctx,
+        scheme_code,
+        lambda uow: uow.people.get(person_id),
+        f"person {person_id} is not in the registry",
+        enterprise_credit_code,
+    )
+
+
+def _issue_one(
+    ctx: AppContext,
+    scheme_code: str,
+    find: Callable[[UnitOfWork], Person | None],
+    missing: str,
+    enterprise_credit_code: str | None,
+) -> IssuedVoucher:
     now = ctx.clock()
     today = local_date(now)
     with ctx.unit_of_work() as uow:
-        found = uow.people.by_digest(ctx.digest(number))
+        found = find(uow)
         if found is None:
-            raise NotFound(f"no person {mask_resident_id(number)} in the registry")
+            raise NotFound(missing)
         person = uow.people.lock(found.id)
         assert person is not None
+        masked = person.id_masked
         scheme = _active_scheme(uow, scheme_code)
         if scheme.issuance_mode is IssuanceMode.PUSH:
             raise InvalidInput(
@@ -171,9 +205,7 @@ def issue_to_person(
             )
         rules = rules_of(scheme.rules)
         if uow.vouchers.find(scheme.id, person.id) is not None:
-            raise AlreadyExists(
-                f"{mask_resident_id(number)} already holds a voucher of {scheme_code}"
-            )
+            raise AlreadyExists(f"{masked} already holds a voucher of {scheme_code}")
         facts = PersonFacts(
             birth_date=person.birth_date,
             household_region=person.household_region,
@@ -184,7 +216,7 @@ def issue_to_person(
         history = uow.people.history(person.id, start_of_local_year(today))
         reasons = ineligibility_reasons(rules, facts, history, today, enterprise_credit_code)
         if reasons:
-            raise NotEligible(f"{mask_resident_id(number)} is not eligible: {'; '.join(reasons)}")
+            raise NotEligible(f"{masked} is not eligible: {'; '.join(reasons)}")
         if uow.schemes.reserve_quota(scheme.id, 1) != 1:
             raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
         key = ctx.keys.ensure_active_key(scheme.region_code)

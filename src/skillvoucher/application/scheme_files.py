@@ -26,21 +26,30 @@ from skillvoucher.domain.schemes import (
 )
 from skillvoucher.domain.settlement import Evidence, Stage
 
+# Upper bounds keep every number inside the columns that store it (and far above any real
+# scheme), so an absurd document is a 422, never a database overflow.
+MAX_QUOTA = 100_000_000
+MAX_FACE_VALUE_FEN = 1_000_000_000  # ten million yuan
+MAX_BUDGET_FEN = 100_000_000_000_000  # one trillion yuan
+MAX_LIST = 1_000
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FaceValueDoc(_Strict):
-    fixed_fen: int | None = Field(default=None, gt=0)
+    fixed_fen: int | None = Field(default=None, gt=0, le=MAX_FACE_VALUE_FEN)
     by_level: dict[SkillLevel, int] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_way(self) -> Self:
         if (self.fixed_fen is None) == (not self.by_level):
             raise ValueError("give either fixed_fen or by_level, not both or neither")
-        if any(v <= 0 for v in self.by_level.values()):
-            raise ValueError("every by_level value must be a positive number of fen")
+        if any(not 0 < v <= MAX_FACE_VALUE_FEN for v in self.by_level.values()):
+            raise ValueError(
+                f"every by_level value must be a positive number of fen up to {MAX_FACE_VALUE_FEN}"
+            )
         return self
 
 
@@ -56,12 +65,12 @@ class ValidityDoc(_Strict):
 
 
 class EligibilityDoc(_Strict):
-    target_groups: list[TargetGroup] = Field(default_factory=list)
-    exclude_groups: list[TargetGroup] = Field(default_factory=list)
+    target_groups: list[TargetGroup] = Field(default_factory=list, max_length=MAX_LIST)
+    exclude_groups: list[TargetGroup] = Field(default_factory=list, max_length=MAX_LIST)
     min_age: int | None = Field(default=None, ge=16, le=100)
     max_age: int | None = Field(default=None, ge=16, le=100)
-    household_regions: list[str] = Field(default_factory=list)
-    max_vouchers_per_year: int | None = Field(default=None, gt=0)
+    household_regions: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    max_vouchers_per_year: int | None = Field(default=None, gt=0, le=MAX_LIST)
     one_active_voucher: bool = True
     once_per_occupation_level: bool = True
 
@@ -78,10 +87,10 @@ class EligibilityDoc(_Strict):
 
 
 class CoursesDoc(_Strict):
-    occupations: list[str] = Field(default_factory=list)
-    levels: list[SkillLevel] = Field(default_factory=list)
-    modes: list[CourseMode] = Field(default_factory=list)
-    institutions: list[str] = Field(default_factory=list)
+    occupations: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    levels: list[SkillLevel] = Field(default_factory=list, max_length=MAX_LIST)
+    modes: list[CourseMode] = Field(default_factory=list, max_length=MAX_LIST)
+    institutions: list[str] = Field(default_factory=list, max_length=MAX_LIST)
 
     @field_validator("occupations")
     @classmethod
@@ -100,7 +109,7 @@ class StageDoc(_Strict):
 
 
 class SettlementDoc(_Strict):
-    stages: list[StageDoc] = Field(min_length=1)
+    stages: list[StageDoc] = Field(min_length=1, max_length=MAX_LIST)
     min_attendance_percent: int = Field(default=80, ge=0, le=100)
 
     @model_validator(mode="after")
@@ -118,8 +127,8 @@ class SchemeDoc(_Strict):
     region: str
     type: SchemeType
     issuance: IssuanceMode
-    quota: int = Field(gt=0)
-    budget_fen: int = Field(gt=0)
+    quota: int = Field(gt=0, le=MAX_QUOTA)
+    budget_fen: int = Field(gt=0, le=MAX_BUDGET_FEN)
     face_value: FaceValueDoc
     validity: ValidityDoc
     eligibility: EligibilityDoc = Field(default_factory=EligibilityDoc)

@@ -17,6 +17,7 @@ from typing import Any
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.application.settlement_batches import BatchSummary, batch_summary
+from skillvoucher.domain.access import Scope
 from skillvoucher.domain.errors import InvalidInput, NotFound
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import JournalKind, Movement
@@ -48,8 +49,10 @@ def run_settlement(
     period_end: date,
     institution_code: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    scope: Scope | None = None,
 ) -> SettlementRun:
-    """Build one draft batch per institution for the period (one transaction each)."""
+    """Build one draft batch per institution for the period (one transaction each); with
+    ``scope``, only for the institutions within it."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     until = end_of_local_day(period_end)
@@ -61,7 +64,7 @@ def run_settlement(
                 raise NotFound(f"institution {institution_code} is not known")
             institution_id = institution.id
         by_institution: dict[uuid.UUID, list[SettlementCandidate]] = defaultdict(list)
-        for candidate in uow.settlement.candidates(until, institution_id):
+        for candidate in uow.settlement.candidates(until, institution_id, scope):
             by_institution[candidate.institution_id].append(candidate)
     created: list[BatchSummary] = []
     existing = settled = 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.domain.access import Scope
 from skillvoucher.domain.errors import IllegalTransition, NotFound
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.money import yuan_string
@@ -45,17 +48,24 @@ def batch_summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
     )
 
 
-def _batch(uow: UnitOfWork, batch_id: uuid.UUID) -> SettlementBatch:
-    batch = uow.settlement.batch(batch_id)
+def _batch(uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None) -> SettlementBatch:
+    # Outside the scope, a batch is as unknown as a missing one: the same words for both.
+    batch = (
+        uow.settlement.batch(batch_id)
+        if scope is None
+        else uow.settlement.batch_within(batch_id, scope)
+    )
     if batch is None:
         raise NotFound(f"settlement batch {batch_id} is not known")
     return batch
 
 
-def approve_batch(ctx: AppContext, batch_id: uuid.UUID, approver: str) -> BatchSummary:
+def approve_batch(
+    ctx: AppContext, batch_id: uuid.UUID, approver: str, scope: Scope | None = None
+) -> BatchSummary:
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id)
+        batch = _batch(uow, batch_id, scope)
         if not uow.settlement.move_batch(
             batch_id, BatchStatus.DRAFT, BatchStatus.APPROVED, approved_at=now, approved_by=approver
         ):
@@ -74,11 +84,13 @@ def approve_batch(ctx: AppContext, batch_id: uuid.UUID, approver: str) -> BatchS
         return batch_summary(uow, batch)
 
 
-def mark_batch_paid(ctx: AppContext, batch_id: uuid.UUID, payment_reference: str) -> BatchSummary:
+def mark_batch_paid(
+    ctx: AppContext, batch_id: uuid.UUID, payment_reference: str, scope: Scope | None = None
+) -> BatchSummary:
     """The treasury paid the batch: every line's payable moves to paid, per voucher."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id)
+        batch = _batch(uow, batch_id, scope)
         if not uow.settlement.move_batch(
             batch_id,
             BatchStatus.APPROVED,
@@ -133,10 +145,27 @@ PAYMENT_FILE_COLUMNS = (
 
 def export_payment_file(ctx: AppContext, batch_ids: list[uuid.UUID], path: Path) -> int:
     """Write the CSV the treasury pays from; only approved (or paid) batches go in."""
+    rows = payment_file_rows(ctx, batch_ids)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        write_payment_file(handle, rows)
+    return len(rows)
+
+
+def write_payment_file(handle: TextIO, rows: Sequence[Sequence[object]]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(PAYMENT_FILE_COLUMNS)
+    writer.writerows(rows)
+
+
+def payment_file_rows(
+    ctx: AppContext, batch_ids: Sequence[uuid.UUID], scope: Scope | None = None
+) -> list[list[object]]:
+    """One row per batch, in the order asked; every batch approved (or paid) and, with
+    ``scope``, within it."""
     with ctx.unit_of_work() as uow:
-        rows = []
+        rows: list[list[object]] = []
         for batch_id in batch_ids:
-            batch = _batch(uow, batch_id)
+            batch = _batch(uow, batch_id, scope)
             if batch.status is BatchStatus.DRAFT:
                 raise IllegalTransition(f"batch {batch_id} is not approved yet")
             institution = uow.settlement.institution_of(batch)
@@ -154,11 +183,7 @@ def export_payment_file(ctx: AppContext, batch_ids: list[uuid.UUID], path: Path)
                     show(batch.approved_at),
                 ]
             )
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(PAYMENT_FILE_COLUMNS)
-        writer.writerows(rows)
-    return len(rows)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.access import (
+    MAY_GRANT,
     ROLES_WITH_EMPLOYER,
     ROLES_WITH_INSTITUTION,
     STAFF_ROLES,
@@ -18,7 +19,6 @@ from skillvoucher.domain.access import (
     Principal,
     Role,
     Scope,
-    permissions_for,
 )
 from skillvoucher.domain.errors import AlreadyExists, InvalidInput, NotFound
 from skillvoucher.domain.identity import validate_credit_code
@@ -58,14 +58,14 @@ def view_of(account: StaffAccount) -> AccountView:
     )
 
 
-def check_delegation(
-    creator: Principal, granted: frozenset[Permission], scope: Scope, needs: Permission
-) -> None:
-    """A principal hands out only what it holds: permissions it has, within its own scope.
+def check_delegation(creator: Principal, role: Role, scope: Scope, needs: Permission) -> None:
+    """A principal hands out only roles below its own (``MAY_GRANT``), within its own scope.
 
     This is what keeps a city administrator from creating a province administrator, or an
     institution's key from reaching another institution."""
     creator.require(needs)
+    if role not in MAY_GRANT.get(creator.role, frozenset()):
+        raise AccessDenied(f"a {creator.role.value} cannot grant the role {role.value}")
     mine = creator.scope
     narrowings = (
         (mine.person_id, scope.person_id),
@@ -77,8 +77,6 @@ def check_delegation(
     )
     if not inside:
         raise AccessDenied("cannot grant access beyond one's own scope")
-    if not granted <= creator.permissions:
-        raise AccessDenied("cannot grant permissions one does not hold")
 
 
 def check_password_strength(password: str) -> None:
@@ -143,7 +141,7 @@ def create_staff_account(
         if creator is not None:
             check_delegation(
                 creator,
-                permissions_for(role),
+                role,
                 Scope.of_region(
                     region_code,
                     institution_id=institution_id,

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.domain.access import Permission, Principal, Scope
 from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.persistence.read_models.statistics import DIMENSIONS, Counts, breakdown, totals
 
@@ -41,12 +42,13 @@ class Statistics:
         }
 
 
-def compute_statistics(ctx: AppContext) -> Statistics:
+def compute_statistics(ctx: AppContext, scope: Scope | None = None) -> Statistics:
+    """The figures of every region, or of the regions within ``scope`` when it is given."""
     with ctx.unit_of_work() as uow:
         session = uow.session
-        balances = uow.ledger.balances()
-        moved = uow.ledger.kind_totals()
-        counts = totals(session)
+        balances = uow.ledger.balances(scope=scope)
+        moved = uow.ledger.kind_totals(scope)
+        counts = totals(session, scope)
         amounts = {
             "amount_issued_fen": counts.face_value_fen,
             "amount_committed_fen": balances[Account.COMMITTED],
@@ -57,4 +59,10 @@ def compute_statistics(ctx: AppContext) -> Statistics:
             "fund_unallocated_fen": balances[Account.FUND_AVAILABLE],
             "scheme_available_fen": balances[Account.SCHEME_AVAILABLE],
         }
-        return Statistics(counts, amounts, {d: breakdown(session, d) for d in DIMENSIONS})
+        return Statistics(counts, amounts, {d: breakdown(session, d, scope) for d in DIMENSIONS})
+
+
+def statistics_for(ctx: AppContext, principal: Principal) -> Statistics:
+    """The figures of the regions within the principal's scope (all, for a nationwide one)."""
+    principal.require(Permission.STATISTICS_READ)
+    return compute_statistics(ctx, principal.scope)

@@ -22,6 +22,7 @@ from skillvoucher.cli.output import stderr, stdout
 from skillvoucher.cli.stats import print_statistics
 from skillvoucher.demo.runner import Advance, run_demo
 from skillvoucher.demo.scales import SCALES
+from skillvoucher.demo.walkthrough import WALKTHROUGH_FILE, prepare_walkthrough
 from skillvoucher.domain.errors import AlreadyExists, InvalidInput
 from skillvoucher.persistence import migrate
 
@@ -64,7 +65,13 @@ def demo_command(
         bool, typer.Option("--reset", help="Drop everything in the database first.")
     ] = False,
 ) -> None:
-    """Build a pilot modelled on Shanxi: registry, catalogue, three schemes, a training year."""
+    """Build a pilot modelled on Shanxi: registry, catalogue, three schemes, a training year;
+    then accounts, a key and a live voucher for trying the API (see walkthrough.json)."""
+    load_demo(scale, reset=reset)
+
+
+def load_demo(scale: str, *, reset: bool = False) -> None:
+    """The demo command's work, also run by `serve` on an empty development database."""
     if scale not in SCALES:
         raise InvalidInput(f"--scale must be one of {', '.join(SCALES)}, not {scale!r}")
     with open_app(check_schema=False) as ctx:
@@ -81,6 +88,10 @@ def demo_command(
         with _progress() as progress:
             outcome = run_demo(ctx, SCALES[scale], _ProgressReporter(progress))
         statistics = compute_statistics(ctx)
+    # A context of its own: the demo's context runs on the demo's calendar, this one on today's.
+    with open_app() as ctx:
+        walkthrough = prepare_walkthrough(ctx, ctx.settings.data_dir / "demo")
+        walkthrough_file = ctx.settings.data_dir / "demo" / WALKTHROUGH_FILE
     console = stdout()
     counts = outcome.counts
     console.print(
@@ -93,6 +104,10 @@ def demo_command(
         console.print(f"Payment file: {outcome.payment_file}")
     console.print(
         "Ledger: balanced" if not outcome.ledger_problems else f"Ledger: {outcome.ledger_problems}"
+    )
+    console.print(
+        f"API walkthrough: {len(walkthrough.passwords)} staff accounts, an institution key and "
+        f"a live voucher; passwords and key in {walkthrough_file} (mode 0600)"
     )
     console.print()
     print_statistics(statistics)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from skillvoucher.cli import (
+    access,
     db,
     demo,
     funds,
@@ -58,6 +59,8 @@ app.add_typer(db.app, name="db", rich_help_panel=SETUP)
 app.add_typer(regions.app, name="regions", rich_help_panel=SETUP)
 app.add_typer(imports.app, name="import", rich_help_panel=SETUP)
 app.add_typer(keys.app, name="keys", rich_help_panel=SETUP)
+app.add_typer(access.account_app, name="account", rich_help_panel=SETUP)
+app.add_typer(access.apikey_app, name="apikey", rich_help_panel=SETUP)
 app.add_typer(schemes.app, name="scheme", rich_help_panel=VOUCHERS)
 app.command("issue", rich_help_panel=VOUCHERS)(issuance.issue_command)
 app.add_typer(vouchers.app, name="voucher", rich_help_panel=VOUCHERS)

@@ -124,6 +124,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
 }
 
+# Who may create accounts and API keys of which roles (always within their own scope). A role
+# never hands out its own rank or above, except institution staff, who run their own systems.
+MAY_GRANT: dict[Role, frozenset[Role]] = {
+    Role.PROVINCE_ADMIN: frozenset(
+        {Role.CITY_ADMIN, Role.INSTITUTION_STAFF, Role.ENTERPRISE_HR, Role.AUDITOR}
+    ),
+    Role.CITY_ADMIN: frozenset({Role.INSTITUTION_STAFF, Role.ENTERPRISE_HR}),
+    Role.INSTITUTION_STAFF: frozenset({Role.INSTITUTION_STAFF}),
+}
+
 STAFF_ROLES = frozenset(Role) - {Role.WORKER}
 """Roles a staff account or an API key may hold; workers sign in only with their e-SSC."""
 

@@ -281,7 +281,7 @@ class SettlementBatch(Base):
     line_count: Mapped[int]
     created_at: Mapped[datetime]
     approved_at: Mapped[datetime | None]
-    approved_by: Mapped[str | None] = mapped_column(sa.String(60))
+    approved_by: Mapped[str | None] = mapped_column(sa.String(80))
     paid_at: Mapped[datetime | None]
     payment_reference: Mapped[str | None] = mapped_column(sa.String(60))
 

@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from skillvoucher.persistence.repositories.accounts import AccountRepository
 from skillvoucher.persistence.repositories.audit import AuditRepository
 from skillvoucher.persistence.repositories.catalogue import CatalogueRepository
+from skillvoucher.persistence.repositories.idempotency import IdempotencyRepository
 from skillvoucher.persistence.repositories.ledger import LedgerRepository
 from skillvoucher.persistence.repositories.people import PeopleRepository
 from skillvoucher.persistence.repositories.regions import RegionRepository
 from skillvoucher.persistence.repositories.schemes import SchemeRepository
 from skillvoucher.persistence.repositories.settlement import SettlementRepository
+from skillvoucher.persistence.repositories.transfers import TransferRepository
 from skillvoucher.persistence.repositories.vouchers import VoucherRepository
 
 
@@ -34,8 +36,10 @@ class UnitOfWork:
         self.vouchers = VoucherRepository(self.session)
         self.ledger = LedgerRepository(self.session)
         self.settlement = SettlementRepository(self.session)
+        self.transfers = TransferRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.accounts = AccountRepository(self.session)
+        self.idempotency = IdempotencyRepository(self.session)
         return self
 
     def commit(self) -> None:

@@ -8,9 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.domain.access import Scope
 from skillvoucher.domain.ledger import Account
 from skillvoucher.domain.schemes import IssuanceMode
 from skillvoucher.domain.vouchers import VoucherStatus
+from skillvoucher.persistence.scoping import within_scope
 from skillvoucher.persistence.tables import Institution, LedgerEntry, Region, Scheme, Voucher
 
 
@@ -62,13 +64,15 @@ def _measures(paid: sa.Subquery) -> list[sa.ColumnElement[Any]]:
     ]
 
 
-def _vouchers(paid: sa.Subquery) -> sa.Select[Any]:
-    return (
+def _vouchers(paid: sa.Subquery, scope: Scope | None) -> sa.Select[Any]:
+    """The vouchers counted: all, or those of schemes in regions within ``scope``."""
+    stmt = (
         sa.select()
         .select_from(Voucher)
         .join(Scheme, Scheme.id == Voucher.scheme_id)
         .outerjoin(paid, paid.c.voucher_id == Voucher.id)
     )
+    return stmt if scope is None else within_scope(stmt, scope, region=Voucher.region_code)
 
 
 def _month_key(session: Session) -> sa.ColumnElement[str]:
@@ -78,16 +82,16 @@ def _month_key(session: Session) -> sa.ColumnElement[str]:
     return sa.func.strftime("%Y-%m", Voucher.issued_at, "+8 hours")
 
 
-def totals(session: Session) -> Counts:
+def totals(session: Session, scope: Scope | None = None) -> Counts:
     paid = _paid_by_voucher()
-    row = session.execute(_vouchers(paid).add_columns(*_measures(paid))).one()
+    row = session.execute(_vouchers(paid, scope).add_columns(*_measures(paid))).one()
     return Counts("all", "all", *(int(v) for v in row))
 
 
-def breakdown(session: Session, dimension: str) -> list[Counts]:
+def breakdown(session: Session, dimension: str, scope: Scope | None = None) -> list[Counts]:
     """Counts grouped by region (holder's city), scheme, target_group, institution or month."""
     paid = _paid_by_voucher()
-    base = _vouchers(paid)
+    base = _vouchers(paid, scope)
     key: Any
     label: Any
     if dimension == "region":

@@ -1,16 +1,30 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.domain.access import Scope
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.regions import NATIONWIDE, province_code
 from skillvoucher.persistence.repositories.dialect import bulk_insert
+from skillvoucher.persistence.scoping import within_scope
 from skillvoucher.persistence.tables import AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    entity_type: str | None = None
+    entity_id: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
 
 
 class AuditRepository:
@@ -55,6 +69,34 @@ class AuditRepository:
             .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
             .order_by(AuditEvent.occurred_at, AuditEvent.id)
         )
+        return list(self._session.scalars(stmt))
+
+    def page(
+        self, scope: Scope, query: AuditQuery, before: uuid.UUID | None, limit: int
+    ) -> list[AuditEvent]:
+        """Events within ``scope`` matching ``query``, most recently recorded first.
+
+        Nationwide events (region 000000) fall within a nationwide scope only.
+        """
+        stmt = within_scope(
+            sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit),
+            scope,
+            region=AuditEvent.region_code,
+        )
+        for column, wanted in (
+            (AuditEvent.entity_type, query.entity_type),
+            (AuditEvent.entity_id, query.entity_id),
+            (AuditEvent.action, query.action),
+            (AuditEvent.actor, query.actor),
+        ):
+            if wanted is not None:
+                stmt = stmt.where(column == wanted)
+        if query.since is not None:
+            stmt = stmt.where(AuditEvent.occurred_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(AuditEvent.occurred_at < query.until)
+        if before is not None:
+            stmt = stmt.where(AuditEvent.id < before)
         return list(self._session.scalars(stmt))
 
     def count(self) -> int:

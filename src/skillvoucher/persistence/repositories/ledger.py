@@ -16,12 +16,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.domain.access import Scope
 from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
-from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Scheme
+from skillvoucher.persistence.scoping import within_scope
+from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Region, Scheme
 
 Journal = Movement | Reversal
 
@@ -103,10 +105,15 @@ class LedgerRepository:
 
     # Read side: balances are only ever sums of postings.
 
-    def balances(self, region_code: str | None = None) -> dict[Account, int]:
+    def balances(
+        self, region_code: str | None = None, scope: Scope | None = None
+    ) -> dict[Account, int]:
+        """Balance of every bucket: of one region, of the regions within ``scope``, or all."""
         stmt = sa.select(LedgerEntry.account, sa.func.sum(LedgerEntry.amount_fen)).group_by(
             LedgerEntry.account
         )
+        if scope is not None:
+            stmt = stmt.where(LedgerEntry.region_code.in_(_regions_within(scope)))
         if region_code is not None:
             stmt = stmt.where(LedgerEntry.region_code == region_code)
         found = {Account(a): int(s) for a, s in self._session.execute(stmt)}
@@ -133,6 +140,20 @@ class LedgerRepository:
             .group_by(LedgerEntry.voucher_id)
         )
         return {v: int(s) for v, s in self._session.execute(stmt) if v is not None}
+
+    def entries_page(
+        self, region_code: str, before: uuid.UUID | None, limit: int
+    ) -> list[LedgerEntry]:
+        """The region's postings, newest first, those older than ``before`` when it is given."""
+        stmt = (
+            sa.select(LedgerEntry)
+            .where(LedgerEntry.region_code == region_code)
+            .order_by(LedgerEntry.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            stmt = stmt.where(LedgerEntry.id < before)
+        return list(self._session.scalars(stmt))
 
     def entries(self, region_code: str | None = None, limit: int = 50) -> list[LedgerEntry]:
         stmt = sa.select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(limit)
@@ -180,13 +201,15 @@ class LedgerRepository:
         rows = self._session.execute(stmt)
         return [(v, Account(a), int(t)) for v, a, t in rows if v is not None]
 
-    def kind_totals(self) -> dict[JournalKind, int]:
+    def kind_totals(self, scope: Scope | None = None) -> dict[JournalKind, int]:
         """Total moved by each journal kind (the positive side of its postings)."""
         stmt = (
             sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
             .where(LedgerEntry.amount_fen > 0)
             .group_by(LedgerEntry.kind)
         )
+        if scope is not None:
+            stmt = stmt.where(LedgerEntry.region_code.in_(_regions_within(scope)))
         found = {JournalKind(k): int(s) for k, s in self._session.execute(stmt)}
         return {kind: found.get(kind, 0) for kind in JournalKind}
 
@@ -203,5 +226,21 @@ class LedgerRepository:
             )
             self._session.flush()
 
-    def fund_accounts(self) -> list[FundAccount]:
-        return list(self._session.scalars(sa.select(FundAccount).order_by(FundAccount.region_code)))
+    def fund_accounts(self, scope: Scope | None = None) -> list[FundAccount]:
+        stmt = sa.select(FundAccount).order_by(FundAccount.region_code)
+        if scope is not None:
+            stmt = within_scope(stmt, scope, region=FundAccount.region_code)
+        return list(self._session.scalars(stmt))
+
+    def fund_account_within(self, region_code: str, scope: Scope) -> FundAccount | None:
+        stmt = within_scope(
+            sa.select(FundAccount).where(FundAccount.region_code == region_code),
+            scope,
+            region=FundAccount.region_code,
+        )
+        return self._session.scalar(stmt)
+
+
+def _regions_within(scope: Scope) -> sa.Select[str]:
+    """The codes of the regions within ``scope``: postings are scoped by their region."""
+    return within_scope(sa.select(Region.code), scope, region=Region.code)

@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.domain.access import Scope
 from skillvoucher.domain.ledger import Account, JournalKind
-from skillvoucher.domain.settlement import BatchStatus
+from skillvoucher.domain.settlement import BatchStatus, Evidence
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
+from skillvoucher.persistence.scoping import within_scope
 from skillvoucher.persistence.tables import (
     Course,
     Enrolment,
@@ -45,9 +47,12 @@ class SettlementRepository:
         self._session = session
 
     def candidates(
-        self, until: datetime, institution_id: uuid.UUID | None = None
+        self, until: datetime, institution_id: uuid.UUID | None = None, scope: Scope | None = None
     ) -> list[SettlementCandidate]:
-        """Vouchers enrolled by ``until`` that are still open: they may have earned stages."""
+        """Vouchers enrolled by ``until`` that are still open: they may have earned stages.
+
+        With ``scope``, only those enrolled at institutions within it.
+        """
         stmt = (
             sa.select(
                 Voucher.id,
@@ -80,7 +85,27 @@ class SettlementRepository:
         )
         if institution_id is not None:
             stmt = stmt.where(Enrolment.institution_id == institution_id)
+        if scope is not None:
+            stmt = stmt.where(Enrolment.institution_id.in_(self._institutions_within(scope)))
         return [SettlementCandidate(*row) for row in self._session.execute(stmt)]
+
+    @staticmethod
+    def _institutions_within(scope: Scope) -> sa.Select[uuid.UUID]:
+        return within_scope(
+            sa.select(Institution.id),
+            scope,
+            region=Institution.region_code,
+            institution=Institution.id,
+        )
+
+    def institution_within(self, institution_id: uuid.UUID, scope: Scope) -> Institution | None:
+        stmt = within_scope(
+            sa.select(Institution).where(Institution.id == institution_id),
+            scope,
+            region=Institution.region_code,
+            institution=Institution.id,
+        )
+        return self._session.scalar(stmt)
 
     def settled_stages(self, voucher_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
         found: dict[uuid.UUID, set[int]] = defaultdict(set)
@@ -118,6 +143,58 @@ class SettlementRepository:
         if status is not None:
             stmt = stmt.where(SettlementBatch.status == status)
         return list(self._session.scalars(stmt))
+
+    def batch_within(self, batch_id: uuid.UUID, scope: Scope) -> SettlementBatch | None:
+        """The batch, if it is the statement of an institution within ``scope``."""
+        stmt = within_scope(
+            sa.select(SettlementBatch).where(SettlementBatch.id == batch_id),
+            scope,
+            region=SettlementBatch.region_code,
+            institution=SettlementBatch.institution_id,
+        )
+        return self._session.scalar(stmt)
+
+    def batches_page(
+        self,
+        scope: Scope,
+        status: BatchStatus | None,
+        before: uuid.UUID | None,
+        limit: int,
+    ) -> list[SettlementBatch]:
+        """Batches within ``scope``, newest first, those older than ``before`` if given."""
+        stmt = within_scope(
+            sa.select(SettlementBatch).order_by(SettlementBatch.id.desc()).limit(limit),
+            scope,
+            region=SettlementBatch.region_code,
+            institution=SettlementBatch.institution_id,
+        )
+        if status is not None:
+            stmt = stmt.where(SettlementBatch.status == status)
+        if before is not None:
+            stmt = stmt.where(SettlementBatch.id < before)
+        return list(self._session.scalars(stmt))
+
+    def line_summary(self, batch_id: uuid.UUID) -> list[tuple[int, Evidence, int, int, int]]:
+        """(stage, evidence, lines, amount, withheld amount) of a batch's lines, per stage."""
+        withheld = sa.case(
+            (SettlementLine.withheld_at.is_not(None), SettlementLine.amount_fen), else_=0
+        )
+        stmt = (
+            sa.select(
+                SettlementLine.stage_index,
+                SettlementLine.evidence,
+                sa.func.count(),
+                sa.func.sum(SettlementLine.amount_fen),
+                sa.func.sum(withheld),
+            )
+            .where(SettlementLine.batch_id == batch_id)
+            .group_by(SettlementLine.stage_index, SettlementLine.evidence)
+            .order_by(SettlementLine.stage_index, SettlementLine.evidence)
+        )
+        return [
+            (int(stage), Evidence(evidence), int(n), int(total), int(held))
+            for stage, evidence, n, total, held in self._session.execute(stmt)
+        ]
 
     def lines(self, batch_id: uuid.UUID) -> list[SettlementLine]:
         return list(

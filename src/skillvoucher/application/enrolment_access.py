@@ -1,0 +1,211 @@
+"""Enrolments as a signed-in caller makes and sees them: a holder enrols their own voucher, an
+institution enrols a consenting holder on its own courses, administrators see their region.
+
+These wrap the unscoped use cases of ``enrolment``: a scoped lookup first (a row outside the
+caller's scope is "not known", word for word as a missing one), then the use case itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.enrolment import cancel_enrolment, enrol
+from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
+from skillvoucher.domain.access import Permission, Principal, Scope
+from skillvoucher.domain.catalogue import SkillLevel
+from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
+from skillvoucher.domain.settlement import attendance_percent
+from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.repositories.enrolment_access import EnrolmentAccess, EnrolmentRecord
+
+
+@dataclass(frozen=True)
+class CourseChoice:
+    """A course by its id, or by its code at an institution (an institution's own by default)."""
+
+    course_id: uuid.UUID | None = None
+    institution_code: str | None = None
+    course_code: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrolledCourse:
+    course_id: uuid.UUID
+    course_code: str
+    name: str
+    occupation_code: str
+    skill_level: SkillLevel
+    hours: int
+    price_fen: int
+
+
+@dataclass(frozen=True)
+class EnrollingInstitution:
+    credit_code: str
+    name: str
+    region_code: str
+
+
+@dataclass(frozen=True)
+class EnrolmentView:
+    enrolment_id: uuid.UUID
+    voucher_id: uuid.UUID
+    status: EnrolmentStatus
+    voucher_status: VoucherStatus
+    region_code: str
+    holder_name: str
+    holder_id_masked: str
+    """Masked when stored; the full number is never in the database."""
+    course: EnrolledCourse
+    institution: EnrollingInstitution
+    voucher_pays_fen: int
+    holder_pays_fen: int
+    attended_minutes: int
+    attendance_percent: int
+    enrolled_at: datetime
+    ended_at: datetime | None
+
+
+def view_of(record: EnrolmentRecord) -> EnrolmentView:
+    e, c, i, p, v = (
+        record.enrolment,
+        record.course,
+        record.institution,
+        record.holder,
+        record.voucher,
+    )
+    return EnrolmentView(
+        enrolment_id=e.id,
+        voucher_id=e.voucher_id,
+        status=e.status,
+        voucher_status=v.status,
+        region_code=e.region_code,
+        holder_name=p.name,
+        holder_id_masked=p.id_masked,
+        course=EnrolledCourse(
+            c.id, c.course_code, c.name, c.occupation_code, c.skill_level, c.hours, c.price_fen
+        ),
+        institution=EnrollingInstitution(i.credit_code, i.name, i.region_code),
+        voucher_pays_fen=e.redeemable_fen,
+        holder_pays_fen=c.price_fen - e.redeemable_fen,
+        attended_minutes=e.attended_minutes,
+        attendance_percent=attendance_percent(e.attended_minutes, c.hours),
+        enrolled_at=e.enrolled_at,
+        ended_at=e.ended_at,
+    )
+
+
+def _voucher_scope(principal: Principal) -> Scope:
+    # An institution cannot see a voucher before it is enrolled there: the holder's consent
+    # code, checked by ``enrol``, is what entitles it to enrol one.
+    return Scope() if principal.scope.institution_id is not None else principal.scope
+
+
+def _course_scope(principal: Principal) -> Scope:
+    # A holder may choose any course of the public catalogue; an institution only its own.
+    return Scope() if principal.scope.person_id is not None else principal.scope
+
+
+def enrol_as(
+    ctx: AppContext,
+    principal: Principal,
+    voucher_id: uuid.UUID,
+    choice: CourseChoice,
+    consent_code: str,
+) -> EnrolmentView:
+    """Enrol ``voucher_id`` on the chosen course with the holder's consent code."""
+    principal.require(Permission.ENROLMENT_CREATE)
+    own_institution = principal.scope.institution_id is not None
+    if choice.course_id is None and (
+        choice.course_code is None or (choice.institution_code is None and not own_institution)
+    ):
+        raise InvalidInput("name the course by course_id, or by institution_code and course_code")
+    with ctx.unit_of_work() as uow:
+        access = EnrolmentAccess(uow.session)
+        if access.voucher(_voucher_scope(principal), voucher_id) is None:
+            raise NotFound(f"voucher {voucher_id} is not known")
+        found = access.course(
+            _course_scope(principal),
+            course_id=choice.course_id,
+            institution_code=choice.institution_code,
+            course_code=choice.course_code,
+        )
+        if found is None:
+            named = choice.course_id or f"{choice.course_code} of {choice.institution_code or '-'}"
+            raise NotFound(f"course {named} is not known")
+        course, institution = found
+        course_code, institution_code = course.course_code, institution.credit_code
+    receipt = enrol(ctx, voucher_id, institution_code, course_code, consent_code)
+    return _view(ctx, principal, receipt.enrolment_id)
+
+
+def enrolment_view(ctx: AppContext, principal: Principal, enrolment_id: uuid.UUID) -> EnrolmentView:
+    principal.require(Permission.ENROLMENT_READ)
+    return _view(ctx, principal, enrolment_id)
+
+
+def _view(ctx: AppContext, principal: Principal, enrolment_id: uuid.UUID) -> EnrolmentView:
+    # Also the answer to a change: a key allowed to enrol or cancel sees what it did, even
+    # without enrolment:read.
+    with ctx.unit_of_work() as uow:
+        record = EnrolmentAccess(uow.session).record(principal.scope, enrolment_id)
+        if record is None:
+            raise NotFound(f"enrolment {enrolment_id} is not known")
+        return view_of(record)
+
+
+def live_enrolment(
+    ctx: AppContext, principal: Principal, enrolment_id: uuid.UUID
+) -> EnrolmentRecord:
+    """The caller's visible, not cancelled enrolment, or NotFound / IllegalTransition.
+
+    The use case that follows acts on the voucher's live enrolment in its own transaction. Only
+    a cancellation and a re-enrolment elsewhere, both between the two, could make that another
+    enrolment; passing the enrolment id down to those use cases would close even that gap.
+    """
+    with ctx.unit_of_work() as uow:
+        record = EnrolmentAccess(uow.session).record(principal.scope, enrolment_id)
+    if record is None:
+        raise NotFound(f"enrolment {enrolment_id} is not known")
+    if record.enrolment.status is not EnrolmentStatus.ACTIVE:
+        raise IllegalTransition(f"enrolment {enrolment_id} was cancelled")
+    return record
+
+
+def cancel_as(
+    ctx: AppContext, principal: Principal, enrolment_id: uuid.UUID, reason: str
+) -> EnrolmentView:
+    """Cancel an enrolment before training starts: an institution its own, an administrator
+    one in their region. The voucher is issued again if still valid."""
+    principal.require(Permission.ENROLMENT_CANCEL)
+    record = live_enrolment(ctx, principal, enrolment_id)
+    cancel_enrolment(ctx, record.enrolment.voucher_id, reason)
+    return _view(ctx, principal, enrolment_id)
+
+
+def list_enrolments(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    status: EnrolmentStatus | None = None,
+    course_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[EnrolmentView]:
+    """The enrolments the caller may see, oldest first: a worker's own, an institution's own,
+    an administrator's region."""
+    principal.require(Permission.ENROLMENT_READ)
+    check_limit(limit)
+    with ctx.unit_of_work() as uow:
+        found = EnrolmentAccess(uow.session).search(
+            principal.scope,
+            status=status,
+            course_id=course_id,
+            after=cursor_id(cursor),
+            limit=limit + 1,
+        )
+        views = [view_of(r) for r in found]
+    return page_of(views, limit, lambda v: v.enrolment_id)

@@ -1,0 +1,150 @@
+"""The enrolment race through HTTP: fifty simultaneous requests for one voucher, each a valid
+attempt with its own live consent code, against a real server on PostgreSQL. Exactly one is
+201; every other one is a 409 or 403 problem, never a 500; the database shows one enrolment.
+
+SQLite serialises writers, so only PostgreSQL can show this under real concurrency. The server
+is uvicorn on a free loopback port in a background thread, with a connection pool as large as
+the crowd; the requests come from fifty threads released together by a barrier.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from builders import Clock, issue, training_world
+from principals import worker_headers
+from skillvoucher.api.app import create_app
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.enrolment import grant_consent
+from skillvoucher.application.ledger_checks import ledger_problems
+from skillvoucher.credentials.keys import KeyStore
+from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.database import create_engine_for, session_factory
+from skillvoucher.persistence.tables import Course, Enrolment
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
+
+CROWD = 50
+# Room for every request's own connection plus the server's sign-in lookups.
+POOL = CROWD + 10
+
+
+@pytest.fixture
+def server_url(ctx: AppContext, clock: Clock) -> Iterator[str]:
+    """A real HTTP server over the test's database, on a free loopback port."""
+    engine = create_engine_for(
+        ctx.settings.resolved_database_url, pool_size=POOL, max_overflow=0, pool_timeout=60
+    )
+    served = AppContext(
+        engine=engine,
+        sessions=session_factory(engine),
+        keys=KeyStore(ctx.settings.resolved_key_dir),
+        settings=ctx.settings,
+        clock=clock,
+    )
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(served), log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="uvicorn", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive(), "the server stopped while starting"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
+        served.close()
+
+
+def test_fifty_http_requests_enrol_one_voucher_exactly_once(
+    ctx: AppContext, server_url: str
+) -> None:
+    world = training_world(ctx, people=1)
+    voucher_id = issue(ctx, world.scheme.code, world.people[0]).voucher_id
+    with ctx.unit_of_work() as uow:
+        voucher = uow.vouchers.get(voucher_id)
+        assert voucher is not None
+        holder = voucher.person_id
+        course = uow.session.scalars(sa.select(Course)).one()
+    headers = worker_headers(ctx, holder)
+    # The holder's app may hold several live codes at once; each request is a valid attempt.
+    codes = [grant_consent(ctx, voucher_id).code for _ in range(CROWD)]
+    barrier = threading.Barrier(CROWD)
+    answers: list[tuple[int, str, dict[str, object]] | BaseException | None] = [None] * CROWD
+
+    def attempt(index: int) -> None:
+        body = {
+            "voucher_id": str(voucher_id),
+            "course_id": str(course.id),
+            "consent_code": codes[index],
+        }
+        try:
+            with httpx.Client(base_url=server_url, headers=headers, timeout=60) as http:
+                barrier.wait(timeout=60)
+                answer = http.post("/api/v1/enrolments", json=body)
+                answers[index] = (
+                    answer.status_code,
+                    answer.headers.get("content-type", ""),
+                    answer.json(),
+                )
+        except BaseException as error:
+            answers[index] = error
+
+    threads = [threading.Thread(target=attempt, args=(i,), name=f"enrol-{i}") for i in range(CROWD)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), f"{thread.name} is stuck"
+
+    failures = [a for a in answers if not isinstance(a, tuple)]
+    assert failures == [], failures
+    replies = [a for a in answers if isinstance(a, tuple)]
+    statuses = Counter(status for status, _, _ in replies)
+    assert statuses[201] == 1, statuses
+    assert set(statuses) <= {201, 403, 409}, statuses  # never a 5xx
+    losers = [(status, kind, body) for status, kind, body in replies if status != 201]
+    for status, kind, body in losers:
+        assert kind == "application/problem+json", (status, body)
+        assert (status, body["code"]) in {(409, "already_enrolled"), (403, "consent_invalid")}
+    [winner] = [body for status, _, body in replies if status == 201]
+    assert winner["voucher_id"] == str(voucher_id)
+
+    with ctx.unit_of_work() as uow:
+        enrolments = list(uow.session.scalars(sa.select(Enrolment)))
+        voucher = uow.vouchers.get(voucher_id)
+        seats = uow.session.scalar(sa.select(Course.enrolled_count))
+        events = [
+            e for e in uow.audit.for_entity("voucher", voucher_id) if e.action == "voucher.enrolled"
+        ]
+    assert [(str(e.id), e.status) for e in enrolments] == [
+        (winner["enrolment_id"], EnrolmentStatus.ACTIVE)
+    ]
+    assert voucher is not None
+    assert (voucher.status, voucher.version) == (VoucherStatus.ENROLLED, 2)  # moved once
+    assert seats == 1
+    assert [e.actor for e in events] == [f"worker:{holder}"]
+    assert ledger_problems(ctx) == []
