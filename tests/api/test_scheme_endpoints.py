@@ -130,7 +130,7 @@ def test_the_preview_counts_what_a_push_would_reach(client: TestClient, ctx: App
         issuance="push", quota=3, eligibility={"target_groups": ["unemployed"]}
     )
     headers = admin(ctx)
-    answer = client.post("/api/v1/schemes/preview", json=document, headers=headers)
+    answer = client.post("/api/v1/scheme-previews", json=document, headers=headers)
     assert answer.status_code == 200, answer.json()
     preview = answer.json()
     assert preview == {
@@ -159,14 +159,14 @@ def test_a_scheme_outside_the_callers_region_is_refused(
     client: TestClient, ctx: AppContext, overrides: dict[str, Any]
 ) -> None:
     document = scheme_document(**overrides)
-    for path in ("/api/v1/schemes/preview", "/api/v1/schemes"):
+    for path in ("/api/v1/scheme-previews", "/api/v1/schemes"):
         answer = client.post(path, json=document, headers=admin(ctx))
         assert (answer.status_code, answer.json()["code"]) == (403, "access_denied"), path
     assert audit_trail(ctx, HERE) == []
     # The province may.
     province = admin(ctx, PROVINCE)
     assert (
-        client.post("/api/v1/schemes/preview", json=document, headers=province).status_code == 200
+        client.post("/api/v1/scheme-previews", json=document, headers=province).status_code == 200
     )
 
 
@@ -259,7 +259,7 @@ def test_malformed_documents_are_422_problems(
     client: TestClient, ctx: AppContext, document: object
 ) -> None:
     headers = admin(ctx)
-    for path in ("/api/v1/schemes/preview", "/api/v1/schemes"):
+    for path in ("/api/v1/scheme-previews", "/api/v1/schemes"):
         answer = client.post(path, json=document, headers=headers)
         assert answer.status_code == 422, (path, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
@@ -280,7 +280,7 @@ def test_malformed_json_is_a_problem(client: TestClient, ctx: AppContext) -> Non
 def test_an_unknown_region_is_404(client: TestClient, ctx: AppContext) -> None:
     # Well-formed, within the province's prefix, but not a region this deployment knows.
     answer = client.post(
-        "/api/v1/schemes/preview",
+        "/api/v1/scheme-previews",
         json=scheme_document(region="149900"),
         headers=admin(ctx, PROVINCE),
     )
@@ -311,7 +311,7 @@ def test_roles_without_schemes_are_refused(client: TestClient, ctx: AppContext) 
         answers = [
             client.get("/api/v1/schemes", headers=headers),
             client.get(f"/api/v1/schemes/{HERE}", headers=headers),
-            client.post("/api/v1/schemes/preview", json=document, headers=headers),
+            client.post("/api/v1/scheme-previews", json=document, headers=headers),
             client.post("/api/v1/schemes", json=document, headers=headers),
             client.post(f"/api/v1/schemes/{HERE}/pause", headers=headers),
         ]

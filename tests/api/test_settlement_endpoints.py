@@ -184,6 +184,7 @@ def test_build_approve_export_and_pay_within_the_city(
     assert batch_events(ctx, bid) == [
         ("settlement.batch_built", builder),
         ("settlement.batch_approved", approver),
+        ("settlement.payment_file_exported", approver),
         ("settlement.batch_paid", approver),
     ]
     assert ledger_problems(ctx) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from skillvoucher import __version__
+from skillvoucher.api.body_limit import BodyLimitMiddleware
 from skillvoucher.api.essc.provider import install_essc
 from skillvoucher.api.idempotency import IdempotencyMiddleware
 from skillvoucher.api.metrics import install_metrics
@@ -44,6 +45,7 @@ def create_app(context: AppContext) -> FastAPI:
     install_problem_handlers(app)
     install_metrics(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # outermost of the two: refuses before keeping
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(api_keys.router)

@@ -104,8 +104,8 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
 
-        body = await _read_body(receive)
         try:
+            body = await _read_body(receive)
             outcome = await run_in_threadpool(
                 begin, ctx, caller, key, _request_digest(scope, headers, body)
             )

@@ -28,6 +28,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
     (DatabaseNotReady, 503),
     (EsscUnavailable, 502),
     (NotAuthenticated, 401),
+    (e.PayloadTooLarge, 413),
     (IdempotencyKeyReused, 422),
     (IdempotentRequestInFlight, 409),
     (AccessDenied, 403),
@@ -54,6 +55,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "account_locked": ("账号已临时锁定", "The account is locked for a while"),
     "second_factor_required": ("需要动态验证码", "A second-factor code is required"),
     "access_denied": ("无权执行此操作", "Not permitted"),
+    "payload_too_large": ("请求内容过大", "The request body is too large"),
     "essc_sign_in_failed": ("电子社保卡登录未完成", "The e-SSC sign-in did not complete"),
     "essc_unavailable": ("电子社保卡服务暂不可用", "The e-SSC cannot be reached"),
     "card_holder_not_registered": ("持卡人不在培训券名册中", "The card holder is not registered"),
@@ -146,6 +148,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _documented("Not found"),
     405: _documented("Method not allowed"),
     409: _documented("Conflict with the current state"),
+    413: _documented("The request body is too large"),
     422: _documented("Invalid input"),
     503: _documented("Not ready"),
 }

@@ -125,8 +125,15 @@ def enrol_as(
         raise InvalidInput("name the course by course_id, or by institution_code and course_code")
     with ctx.unit_of_work() as uow:
         access = EnrolmentAccess(uow.session)
-        if access.voucher(_voucher_scope(principal), voucher_id) is None:
-            raise NotFound(f"voucher {voucher_id} is not known")
+
+        def voucher_check() -> None:
+            if access.voucher(_voucher_scope(principal), voucher_id) is None:
+                raise NotFound(f"voucher {voucher_id} is not known")
+
+        # What the caller may know is checked first: an institution its own courses (it may not
+        # learn whether another's voucher exists), a worker their own vouchers.
+        if not own_institution:
+            voucher_check()
         found = access.course(
             _course_scope(principal),
             course_id=choice.course_id,
@@ -136,6 +143,8 @@ def enrol_as(
         if found is None:
             named = choice.course_id or f"{choice.course_code} of {choice.institution_code or '-'}"
             raise NotFound(f"course {named} is not known")
+        if own_institution:
+            voucher_check()
         course, institution = found
         course_code, institution_code = course.course_code, institution.credit_code
     receipt = enrol(ctx, voucher_id, institution_code, course_code, consent_code)

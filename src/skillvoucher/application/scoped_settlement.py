@@ -127,7 +127,7 @@ def payment_file_for(
     """The payment file's CSV text and its row count; every batch approved and in scope."""
     principal.require(Permission.SETTLEMENT_EXPORT)
     unique = list(dict.fromkeys(batch_ids))  # a batch asked for twice is paid once
-    rows = payment_file_rows(ctx, unique, scope=principal.scope)
+    rows = payment_file_rows(ctx.acting_as(principal.label), unique, scope=principal.scope)
     buffer = io.StringIO(newline="")
     write_payment_file(buffer, rows)
     return buffer.getvalue(), len(rows)

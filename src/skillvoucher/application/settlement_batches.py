@@ -183,6 +183,17 @@ def payment_file_rows(
                     show(batch.approved_at),
                 ]
             )
+            # Who took money instructions out of the system, and when, is part of the trail.
+            uow.audit.record(
+                at=ctx.clock(),
+                actor=ctx.actor,
+                action="settlement.payment_file_exported",
+                entity_type="settlement_batch",
+                entity_id=batch.id,
+                region_code=batch.region_code,
+                payload={"total_fen": batch.total_fen},
+            )
+        uow.commit()
     return rows
 
 

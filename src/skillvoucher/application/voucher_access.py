@@ -98,8 +98,8 @@ def my_vouchers(
     ctx: AppContext, principal: Principal, cursor: str | None, limit: int
 ) -> VoucherPage:
     """The signed-in worker's own vouchers, oldest first."""
-    principal.require(Permission.VOUCHER_READ)
-    if principal.scope.person_id is None:
+    principal.require(Permission.VOUCHER_READ_OWN)
+    if principal.scope.person_id is None:  # only workers hold voucher:read_own; belt and braces
         raise AccessDenied("only a signed-in worker holds vouchers of their own")
     return _page(ctx, principal, VoucherQuery(person_id=principal.scope.person_id), cursor, limit)
 

@@ -90,7 +90,7 @@ def load_demo(scale: str, *, reset: bool = False) -> None:
         statistics = compute_statistics(ctx)
     # A context of its own: the demo's context runs on the demo's calendar, this one on today's.
     with open_app() as ctx:
-        walkthrough = prepare_walkthrough(ctx, ctx.settings.data_dir / "demo")
+        walkthrough = prepare_walkthrough(ctx.acting_as("demo"), ctx.settings.data_dir / "demo")
         walkthrough_file = ctx.settings.data_dir / "demo" / WALKTHROUGH_FILE
     console = stdout()
     counts = outcome.counts

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     VOUCHER_ISSUE = "voucher:issue"
     VOUCHER_CLAIM = "voucher:claim"
     VOUCHER_READ = "voucher:read"
+    VOUCHER_READ_OWN = "voucher:read_own"  # a worker's "my vouchers"
     VOUCHER_REVOKE = "voucher:revoke"
     CONSENT_GRANT = "consent:grant"
     ENROLMENT_READ = "enrolment:read"
@@ -92,7 +93,14 @@ _ADMINISTRATOR = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.WORKER: frozenset(
-        {P.VOUCHER_READ, P.VOUCHER_CLAIM, P.CONSENT_GRANT, P.ENROLMENT_READ, P.ENROLMENT_CREATE}
+        {
+            P.VOUCHER_READ,
+            P.VOUCHER_READ_OWN,
+            P.VOUCHER_CLAIM,
+            P.CONSENT_GRANT,
+            P.ENROLMENT_READ,
+            P.ENROLMENT_CREATE,
+        }
     ),
     Role.INSTITUTION_STAFF: frozenset(
         {

@@ -41,6 +41,12 @@ class InvalidScheme(InvalidInput):
     code = "invalid_scheme"
 
 
+class PayloadTooLarge(InvalidInput):
+    """A request body or file beyond the size this service accepts."""
+
+    code = "payload_too_large"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

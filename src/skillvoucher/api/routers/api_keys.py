@@ -81,7 +81,7 @@ def api_keys(
     return list_api_keys(ctx, caller)
 
 
-@router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyView)
+@router.post("/api-keys/{key_id:uuid}/revoke", response_model=ApiKeyView)
 def revoke(
     ctx: Acting, caller: Annotated[Principal, Allowed(P.API_KEY_MANAGE)], key_id: uuid.UUID
 ) -> ApiKeyView:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
 from skillvoucher.api.auth import Allowed
 from skillvoucher.api.dependencies import Context
@@ -14,6 +15,18 @@ from skillvoucher.application.paging import MAX_PAGE
 from skillvoucher.domain.access import Permission as P
 from skillvoucher.domain.access import Principal
 from skillvoucher.persistence.repositories.audit import AuditQuery
+
+# ISO 8601 only: pydantic would otherwise read "0.5" as seconds since 1970 (the fuzzer saw it).
+IsoMoment = Annotated[
+    AwareDatetime,
+    BeforeValidator(lambda v: v if not isinstance(v, str) or _ISO.match(v) else _not_iso(v)),
+]
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _not_iso(value: str) -> None:
+    raise ValueError("give an ISO 8601 moment with its offset, e.g. 2026-12-04T08:00:00+08:00")
+
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -31,8 +44,8 @@ def audit_events(
     entity_id: Annotated[str | None, Query(max_length=40)] = None,
     action: Annotated[str | None, Query(max_length=60)] = None,
     actor: Annotated[str | None, Query(max_length=80, description="e.g. staff:<username>")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="From this moment on.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this moment.")] = None,
+    since: Annotated[IsoMoment | None, Query(description="From this moment on.")] = None,
+    until: Annotated[IsoMoment | None, Query(description="Before this moment.")] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> AuditPage:

@@ -29,7 +29,7 @@ class CompletionIn(BaseModel):
         return self
 
 
-@router.post("/enrolments/{enrolment_id}/completion", response_model=CompletionView)
+@router.post("/enrolments/{enrolment_id:uuid}/completion", response_model=CompletionView)
 def post_completion(
     ctx: Acting,
     caller: Annotated[Principal, Allowed(Permission.COMPLETION_RECORD)],

@@ -83,7 +83,7 @@ def create_enrolment(
     )
 
 
-@router.post("/enrolments/{enrolment_id}/cancel", response_model=EnrolmentView)
+@router.post("/enrolments/{enrolment_id:uuid}/cancel", response_model=EnrolmentView)
 def cancel_enrolment(
     ctx: Acting,
     caller: Annotated[Principal, Allowed(Permission.ENROLMENT_CANCEL)],

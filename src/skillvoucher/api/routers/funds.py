@@ -109,7 +109,7 @@ def request_a_transfer(
     )
 
 
-@router.post("/funds/transfers/{transfer_id}/approve", response_model=TransferView)
+@router.post("/funds/transfers/{transfer_id:uuid}/approve", response_model=TransferView)
 def approve_a_transfer(
     ctx: Context,
     caller: Annotated[Principal, Allowed(P.FUND_TRANSFER_APPROVE)],
@@ -121,7 +121,7 @@ def approve_a_transfer(
     return approve_transfer(ctx, caller, transfer_id)
 
 
-@router.post("/funds/transfers/{transfer_id}/reject", response_model=TransferView)
+@router.post("/funds/transfers/{transfer_id:uuid}/reject", response_model=TransferView)
 def reject_a_transfer(
     ctx: Context,
     caller: Annotated[Principal, Allowed(P.FUND_TRANSFER_APPROVE)],

@@ -97,7 +97,7 @@ def search_person(
     return find_person(ctx, caller, body.id_number)
 
 
-@router.get("/people/{person_id}", response_model=PersonDetails)
+@router.get("/people/{person_id:uuid}", response_model=PersonDetails)
 def show_person(
     ctx: Context,
     caller: Annotated[Principal, Allowed(P.PERSON_READ)],

@@ -72,7 +72,7 @@ def scheme(ctx: Context, caller: Reader, code: SchemeCode) -> SchemeInfo:
     return show_scheme(ctx, caller, code)
 
 
-@router.post("/schemes/preview", response_model=PreviewOut)
+@router.post("/scheme-previews", response_model=PreviewOut)
 def preview(ctx: Context, caller: Manager, body: SchemeDoc) -> PreviewOut:
     """How many people a scheme would reach today and the budget it would need. Nothing is
     written. Its region (and any household regions it names) must lie within the caller's."""

@@ -96,7 +96,7 @@ def batches(
     return BatchPage(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/settlement/batches/{batch_id}", response_model=BatchDetails)
+@router.get("/settlement/batches/{batch_id:uuid}", response_model=BatchDetails)
 def batch(
     ctx: Context, caller: Annotated[Principal, Allowed(P.SETTLEMENT_READ)], batch_id: uuid.UUID
 ) -> BatchDetails:
@@ -104,7 +104,7 @@ def batch(
     return batch_details(ctx, caller, batch_id)
 
 
-@router.post("/settlement/batches/{batch_id}/approve", response_model=BatchSummary)
+@router.post("/settlement/batches/{batch_id:uuid}/approve", response_model=BatchSummary)
 def approve(
     ctx: Context,
     caller: Annotated[Principal, Allowed(P.SETTLEMENT_APPROVE)],
@@ -114,7 +114,7 @@ def approve(
     return approve_within(ctx, caller, batch_id)
 
 
-@router.post("/settlement/batches/{batch_id}/paid", response_model=BatchSummary)
+@router.post("/settlement/batches/{batch_id:uuid}/paid", response_model=BatchSummary)
 def paid(
     ctx: Context,
     caller: Annotated[Principal, Allowed(P.SETTLEMENT_PAY)],

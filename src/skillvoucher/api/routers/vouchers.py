@@ -110,7 +110,7 @@ class ConsentOut(BaseModel):
 @router.get("/vouchers/mine", response_model=VoucherPage)
 def list_my_vouchers(
     ctx: Context,
-    caller: Annotated[Principal, Allowed(Permission.VOUCHER_READ)],
+    caller: Annotated[Principal, Allowed(Permission.VOUCHER_READ_OWN)],
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> VoucherPage:
