@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings
 from sqlalchemy.engine import URL, make_url
 
 from builders import Clock, make_context
 from skillvoucher.api.app import create_app
+from skillvoucher.application import staff_accounts
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.regions_import import load_builtin_regions
 from skillvoucher.config import normalise_database_url
@@ -198,3 +200,14 @@ def client(ctx: AppContext) -> Iterator[TestClient]:
     """An HTTP client for the app over the test's context (either database)."""
     with TestClient(create_app(ctx)) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2 at production cost takes about 0.1 s a hash and the API tests sign hundreds of
+    staff in. The cost is a parameter, not behaviour; the subprocess tests of `serve` still
+    run the production hasher."""
+    production = staff_accounts.password_hasher
+    staff_accounts.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    staff_accounts.password_hasher = production

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -42,7 +44,7 @@ def test_a_declared_huge_body_is_refused_before_it_is_read(
 def test_a_huge_body_without_a_length_is_refused_too(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         yield b'{"events": ['
         for _ in range(20_000):
             yield b'{"enrolment_id": null, "source": "face", "minutes": 1},'

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from builders import import_course, import_institution
+from builders import (
+    deposit,
+    import_course,
+    import_institution,
+    import_people,
+    issue,
+    make_scheme,
+    person,
+)
+from principals import worker_headers
 from skillvoucher.api.app import create_app
 from skillvoucher.application.context import AppContext
 
@@ -102,7 +113,20 @@ def test_regions_and_openapi(client: TestClient) -> None:
     assert regions["140100"]["parent_code"] == "140000"
     schema = client.get("/openapi.json").json()
     assert "/api/v1/courses" in schema["paths"]
-    assert client.get("/docs").status_code == 200
+
+
+def test_the_interactive_docs_need_no_network(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    assert "https://" not in page.text.split("<body>", 1)[0]
+    scripts = re.findall(r'src="([^"]+\.js)"', page.text)
+    styles = re.findall(r'href="([^"]+\.css)"', page.text)
+    assert scripts
+    assert styles
+    for asset in scripts + styles:
+        assert asset.startswith("/"), asset  # served by us
+        assert client.get(asset).status_code == 200, asset
 
 
 def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
@@ -118,3 +142,61 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     assert 'route="/api/v1/courses",status="422"' in text
     assert 'route="unmatched",status="404"' in text
     assert "cursor" not in text  # query strings never become labels
+
+
+def test_courses_usable_with_my_voucher(client: TestClient, ctx: AppContext) -> None:
+    taiyuan = import_institution(ctx)
+    datong = import_institution(ctx, region="140200", name="大同市职业培训学校")
+    beijing = import_institution(ctx, region="110000", name="北京市职业培训学校")
+    for school, code, level, mode in (
+        (taiyuan, "T5-OFF", "5", "offline"),  # usable
+        (taiyuan, "T4-ON", "4", "online"),  # the scheme pays for offline courses only
+        (taiyuan, "T3-OFF", "3", "offline"),  # no value for level 3
+        (datong, "D4-OFF", "4", "offline"),  # usable: same province
+        (beijing, "B5-OFF", "5", "offline"),  # another province
+    ):
+        import_course(ctx, school, course_code=code, skill_level=level, mode=mode)
+    holder, stranger = person(), person()
+    import_people(ctx, [holder, stranger])
+    deposit(ctx)
+    scheme = make_scheme(
+        ctx,
+        face_value={"by_level": {"5": 100_000, "4": 150_000}},
+        courses={"modes": ["offline"]},
+    )
+    voucher = str(issue(ctx, scheme.code, holder).voucher_id)
+
+    def person_id(p: object) -> uuid.UUID:
+        with ctx.unit_of_work() as uow:
+            found = uow.people.by_digest(ctx.digest(p.resident_id))  # type: ignore[attr-defined]
+            assert found is not None
+            return found.id
+
+    mine = worker_headers(ctx, person_id(holder))
+    answer = client.get("/api/v1/courses", params={"usable_with_voucher": voucher}, headers=mine)
+    assert answer.status_code == 200, answer.json()
+    assert {c["course_code"] for c in answer.json()["items"]} == {"T5-OFF", "D4-OFF"}
+    everything = client.get("/api/v1/courses", params={"limit": 200}).json()["items"]
+    assert len(everything) == 5
+
+    anonymous = client.get("/api/v1/courses", params={"usable_with_voucher": voucher})
+    assert anonymous.status_code == 401
+    theirs = worker_headers(ctx, person_id(stranger))
+    other = client.get("/api/v1/courses", params={"usable_with_voucher": voucher}, headers=theirs)
+    assert (other.status_code, other.json()["code"]) == (404, "not_found")
+
+
+def test_approved_institutions_are_listed_by_region(client: TestClient, ctx: AppContext) -> None:
+    seed_catalogue(ctx)  # one approved in Taiyuan, one pending in Datong
+    import_institution(ctx, region="140200", name="大同市职业培训学校")
+    listed = client.get("/api/v1/institutions").json()
+    assert {i["region_code"] for i in listed["items"]} == {"140100", "140200"}
+    assert len(listed["items"]) == 2  # the pending one is not there
+    datong = client.get("/api/v1/institutions", params={"region": "140200"}).json()["items"]
+    assert [i["name"] for i in datong] == ["大同市职业培训学校"]
+    first = client.get("/api/v1/institutions", params={"limit": 1}).json()
+    rest = client.get(
+        "/api/v1/institutions", params={"limit": 1, "cursor": first["next_cursor"]}
+    ).json()
+    assert first["items"][0]["credit_code"] != rest["items"][0]["credit_code"]
+    assert rest["next_cursor"] is None

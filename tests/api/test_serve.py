@@ -80,6 +80,19 @@ def test_serve_answers_health_and_openapi(tmp_path: Path) -> None:
     assert schema["info"]["title"] == "skillvoucher"
 
 
+README = Path(__file__).parents[2] / "README.md"
+
+
+def readme_walkthrough(base: str, walkthrough: Path) -> str:
+    """The README's curl walkthrough, pointed at this server and this data folder."""
+    text = README.read_text("utf-8")
+    block = text.split("**A walkthrough with curl**", 1)[1].split("```bash\n", 1)[1]
+    script = block.split("\n```", 1)[0]
+    first, rest = script.split("\n", 1)
+    assert first.startswith("API="), first
+    return f"set -euo pipefail\nAPI={base}; W={walkthrough}\n{rest}"
+
+
 def test_serve_on_an_empty_database_loads_the_demo_and_its_walkthrough(tmp_path: Path) -> None:
     env = _env(tmp_path)
     with serving(env, wait_seconds=240) as base:
@@ -92,6 +105,20 @@ def test_serve_on_an_empty_database_loads_the_demo_and_its_walkthrough(tmp_path:
         me = get_json(f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {session['token']}"})
         key = walkthrough["institution_api_key"]
         partner = get_json(f"{base}/api/v1/auth/me", {"Authorization": f"Bearer {key}"})
+        # The README's walkthrough, as written, works against it (curl and jq as in the README).
+        script = readme_walkthrough(base, tmp_path / "demo" / "walkthrough.json")
+        walked = subprocess.run(
+            ["bash", "-c", script],
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert walked.returncode == 0, walked.stderr
+        for step in ("worker.signed_in", "voucher.enrolled", "voucher.attended"):
+            assert step in walked.stdout, walked.stdout
+        assert "settlement.batch_approved" in walked.stdout
     assert (me["role"], me["region_prefix"]) == ("city_admin", "1401")
     assert (partner["kind"], partner["role"]) == ("partner", "institution_staff")
     assert oct((tmp_path / "demo" / "walkthrough.json").stat().st_mode & 0o777) == "0o600"

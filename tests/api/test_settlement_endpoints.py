@@ -312,7 +312,6 @@ def test_batches_page_newest_first_and_filter_by_status(
         ("/api/v1/settlement/payment-file", {"batch_ids": [str(uuid.uuid4())] * 501}),
         (f"/api/v1/settlement/batches/{uuid.uuid4()}/paid", {"payment_reference": "x" * 61}),
         (f"/api/v1/settlement/batches/{uuid.uuid4()}/paid", {}),
-        ("/api/v1/settlement/batches/not-a-uuid/approve", None),
     ],
 )
 def test_bad_input_is_a_problem(
@@ -323,6 +322,13 @@ def test_bad_input_is_a_problem(
     assert answer.status_code == 422, answer.json()
     assert answer.headers["content-type"] == PROBLEM_JSON
     assert answer.json()["code"] in {"request_invalid", "invalid_input"}
+
+
+def test_a_malformed_batch_id_is_no_route(client: TestClient, ctx: AppContext) -> None:
+    _, admin = signed_in(ctx)
+    answer = client.post("/api/v1/settlement/batches/not-a-uuid/approve", headers=admin)
+    assert (answer.status_code, answer.json()["code"]) == (404, "http_error")
+    assert answer.headers["content-type"] == PROBLEM_JSON
 
 
 def test_settlement_needs_sign_in_and_permission(client: TestClient, ctx: AppContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from skillvoucher import __version__
 from skillvoucher.api.body_limit import BodyLimitMiddleware
@@ -33,7 +34,8 @@ from skillvoucher.application.context import AppContext
 def create_app(context: AppContext) -> FastAPI:
     """An app serving ``context``; the caller owns the context and closes it."""
 
-    app = FastAPI(
+    # /docs with Swagger UI served from the package, not a CDN: it works offline.
+    app = FastAPIOffline(
         title="skillvoucher",
         version=__version__,
         summary="Electronic vocational-training vouchers 职业技能培训券",

@@ -13,6 +13,8 @@ from skillvoucher.domain.access import Permission, Principal
 from skillvoucher.domain.errors import InvalidInput
 from skillvoucher.persistence.repositories.audit import AuditQuery
 
+__all__ = ["AuditLine", "AuditQuery", "audit_events_for"]  # the filter is the API's too
+
 
 @dataclass(frozen=True)
 class AuditLine:

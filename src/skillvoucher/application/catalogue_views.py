@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from skillvoucher.application.context import AppContext
-from skillvoucher.domain.catalogue import CourseMode, SkillLevel
-from skillvoucher.domain.errors import InvalidInput, NotFound
+from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
+from skillvoucher.domain.catalogue import CourseMode, DeliveryModes, SkillLevel
+from skillvoucher.domain.errors import NotFound
 from skillvoucher.domain.regions import code_prefix, validate_region_code
-
-MAX_PAGE = 200
+from skillvoucher.domain.schemes import UsableCourses
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class CourseFilter:
     skill_level: SkillLevel | None = None
     mode: CourseMode | None = None
     max_price_fen: int | None = None
+    usable_with: UsableCourses | None = None  # only courses this voucher's scheme pays for
 
 
 @dataclass(frozen=True)
@@ -43,24 +44,10 @@ class CourseView:
     institution_name: str
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[CourseView]
-    next_cursor: str | None  # give it back to get the next page; None on the last page
-
-
-def _after(cursor: str | None) -> uuid.UUID | None:
-    if not cursor:
-        return None
-    try:
-        return uuid.UUID(cursor)
-    except ValueError:
-        raise InvalidInput("the cursor is not one this service gave out") from None
-
-
-def search_courses(ctx: AppContext, filters: CourseFilter, cursor: str | None, limit: int) -> Page:
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+def search_courses(
+    ctx: AppContext, filters: CourseFilter, cursor: str | None, limit: int
+) -> Page[CourseView]:
+    check_limit(limit)
     with ctx.unit_of_work() as uow:
         found = uow.catalogue.search_courses(
             region_prefix=(
@@ -72,7 +59,8 @@ def search_courses(ctx: AppContext, filters: CourseFilter, cursor: str | None, l
             skill_level=filters.skill_level,
             mode=filters.mode,
             max_price_fen=filters.max_price_fen,
-            after=_after(cursor),
+            usable=filters.usable_with,
+            after=cursor_id(cursor),
             limit=limit + 1,  # one more tells whether another page exists
         )
     items = [
@@ -94,10 +82,9 @@ def search_courses(ctx: AppContext, filters: CourseFilter, cursor: str | None, l
             institution_credit_code=i.credit_code,
             institution_name=i.name,
         )
-        for c, i in found[:limit]
+        for c, i in found
     ]
-    more = len(found) > limit
-    return Page(items, str(items[-1].course_id) if more and items else None)
+    return page_of(items, limit, lambda course: course.course_id)
 
 
 def institution_id_by_code(ctx: AppContext, credit_code: str) -> uuid.UUID:
@@ -107,3 +94,35 @@ def institution_id_by_code(ctx: AppContext, credit_code: str) -> uuid.UUID:
         if institution is None:
             raise NotFound(f"no institution with credit code {credit_code.strip()}")
         return institution.id
+
+
+@dataclass(frozen=True)
+class InstitutionView:
+    institution_id: uuid.UUID
+    credit_code: str
+    name: str
+    region_code: str
+    delivery_modes: DeliveryModes
+
+
+def approved_institutions(
+    ctx: AppContext, region_code: str | None, cursor: str | None, limit: int
+) -> Page[InstitutionView]:
+    """The approved training institutions (public), within a region if one is named."""
+    check_limit(limit)
+    prefix = code_prefix(validate_region_code(region_code)) if region_code else None
+    with ctx.unit_of_work() as uow:
+        found = uow.catalogue.approved_institutions(
+            region_prefix=prefix, after=cursor_id(cursor), limit=limit + 1
+        )
+    items = [
+        InstitutionView(
+            institution_id=i.id,
+            credit_code=i.credit_code,
+            name=i.name,
+            region_code=i.region_code,
+            delivery_modes=i.delivery_modes,
+        )
+        for i in found
+    ]
+    return page_of(items, limit, lambda institution: institution.institution_id)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from skillvoucher.application import staff_accounts
 from skillvoucher.application.context import AppContext
-from skillvoucher.application.staff_accounts import password_hasher
 from skillvoucher.domain.access import (
     AccessDenied,
     NotAuthenticated,
@@ -40,7 +40,7 @@ SESSION_TOKEN_PREFIX = "svs_"  # noqa: S105 -- a marker, not a secret
 TOTP_STEP_SECONDS = 30
 
 # Verified against when the username is unknown, so that both answers take as long.
-_DUMMY_HASH = password_hasher.hash("not a real password, only a timing decoy")
+_DUMMY_HASH = staff_accounts.password_hasher.hash("not a real password, only a timing decoy")
 
 
 class SignInFailed(NotAuthenticated):
@@ -166,8 +166,9 @@ def sign_in_staff(
         if failure is not None:
             uow.commit()
             raise failure
-        if password_hasher.check_needs_rehash(account.password_hash):
-            uow.accounts.update_account(account.id, password_hash=password_hasher.hash(password))
+        hasher = staff_accounts.password_hasher
+        if hasher.check_needs_rehash(account.password_hash):  # the cost was raised since
+            uow.accounts.update_account(account.id, password_hash=hasher.hash(password))
         uow.accounts.update_account(account.id, failed_attempts=0, locked_until=None)
         issued = _issue_session(uow, ctx, staff_principal(account), account_id=account.id)
         uow.audit.record(
@@ -184,7 +185,7 @@ def sign_in_staff(
 
 def _verify_quietly(password_hash: str, password: str) -> bool:
     try:
-        return password_hasher.verify(password_hash, password)
+        return staff_accounts.password_hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -29,7 +29,8 @@ from skillvoucher.persistence.tables import StaffAccount
 MIN_PASSWORD_CHARS = 10
 TOTP_ISSUER = "skillvoucher"
 
-# One hasher for the process: argon2id with the library's RFC 9106 "low memory" defaults.
+# One hasher for the process: argon2id with the library's RFC 9106 "low memory" defaults
+# (about 0.1 s a hash on this machine's cores). Tests swap in a cheaper one; see conftest.
 password_hasher = PasswordHasher()
 
 

@@ -13,11 +13,13 @@ from enum import StrEnum
 from skillvoucher.application import enrolment, lifecycle
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.paging import MAX_PAGE, Page, check_limit, cursor_id, page_of
+from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.application.voucher_views import VoucherDetails, voucher_details
 from skillvoucher.credentials.qr import qr_png, qr_svg
 from skillvoucher.domain.access import AccessDenied, Permission, Principal
 from skillvoucher.domain.errors import NotFound
 from skillvoucher.domain.regions import code_prefix, validate_region_code
+from skillvoucher.domain.schemes import UsableCourses, usable_courses
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.read_models.voucher_search import VoucherQuery, voucher_in_scope
 from skillvoucher.persistence.read_models.voucher_search import VoucherRow as VoucherSummary
@@ -161,3 +163,15 @@ def consent_for(
         raise AccessDenied("only the voucher's holder may grant consent")
     _visible(ctx, principal, voucher_id)
     return enrolment.grant_consent(ctx, voucher_id)
+
+
+def usable_courses_for(
+    ctx: AppContext, principal: Principal, voucher_id: uuid.UUID
+) -> UsableCourses:
+    """What the catalogue may offer for a voucher the caller may see (a worker's own)."""
+    principal.require(Permission.VOUCHER_READ)
+    voucher = _visible(ctx, principal, voucher_id)
+    with ctx.unit_of_work() as uow:
+        scheme = uow.schemes.get(voucher.scheme_id)
+        assert scheme is not None  # a voucher's scheme is a foreign key
+        return usable_courses(rules_of(scheme.rules))

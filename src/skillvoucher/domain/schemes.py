@@ -201,6 +201,31 @@ def course_unusable_reasons(rules: SchemeRules, course: CourseFacts) -> list[str
     return reasons
 
 
+@dataclass(frozen=True)
+class UsableCourses:
+    """``course_unusable_reasons`` turned into bounds a catalogue query can apply: a course is
+    usable when its institution lies in ``institution_region_prefix`` and every non-empty set
+    contains the course's value."""
+
+    institution_region_prefix: str
+    institutions: frozenset[str]
+    occupations: frozenset[str]
+    levels: frozenset[SkillLevel]
+    modes: frozenset[CourseMode]
+
+
+def usable_courses(rules: SchemeRules) -> UsableCourses:
+    valued = frozenset(lvl for lvl in SkillLevel if rules.face_value.for_level(lvl) is not None)
+    c = rules.courses
+    return UsableCourses(
+        institution_region_prefix=rules.region_code[:2],
+        institutions=c.institutions,
+        occupations=c.occupations,
+        levels=(c.levels & valued) if c.levels else valued,
+        modes=c.modes,
+    )
+
+
 def redeemable_fen(rules: SchemeRules, course: CourseFacts) -> int:
     """What the voucher pays: min(face value for the course's level, course price)."""
     face = rules.face_value.for_level(course.skill_level)

@@ -10,11 +10,10 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
 from skillvoucher.api.auth import Allowed
 from skillvoucher.api.dependencies import Context
-from skillvoucher.application.audit_views import AuditLine, audit_events_for
+from skillvoucher.application.audit_views import AuditLine, AuditQuery, audit_events_for
 from skillvoucher.application.paging import MAX_PAGE
 from skillvoucher.domain.access import Permission as P
 from skillvoucher.domain.access import Principal
-from skillvoucher.persistence.repositories.audit import AuditQuery
 
 # ISO 8601 only: pydantic would otherwise read "0.5" as seconds since 1970 (the fuzzer saw it).
 IsoMoment = Annotated[

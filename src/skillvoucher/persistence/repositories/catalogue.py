@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, SkillLevel
+from skillvoucher.domain.schemes import UsableCourses
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
 from skillvoucher.persistence.tables import Course, Institution
 
@@ -117,6 +118,22 @@ class CatalogueRepository:
     def institutions(self) -> list[Institution]:
         return list(self._session.scalars(sa.select(Institution).order_by(Institution.credit_code)))
 
+    def approved_institutions(
+        self, *, region_prefix: str | None, after: uuid.UUID | None, limit: int
+    ) -> list[Institution]:
+        """Approved institutions in id order, for keyset (cursor) pagination."""
+        stmt = (
+            sa.select(Institution)
+            .where(Institution.approval_status == ApprovalStatus.APPROVED)
+            .order_by(Institution.id)
+            .limit(limit)
+        )
+        if region_prefix:
+            stmt = stmt.where(Institution.region_code.startswith(region_prefix))
+        if after is not None:
+            stmt = stmt.where(Institution.id > after)
+        return list(self._session.scalars(stmt))
+
     def search_courses(
         self,
         *,
@@ -127,6 +144,7 @@ class CatalogueRepository:
         max_price_fen: int | None,
         after: uuid.UUID | None,
         limit: int,
+        usable: UsableCourses | None = None,
     ) -> list[tuple[Course, Institution]]:
         """Courses of approved institutions, in id order, for keyset (cursor) pagination."""
         stmt = (
@@ -148,4 +166,16 @@ class CatalogueRepository:
             stmt = stmt.where(Course.price_fen <= max_price_fen)
         if after is not None:
             stmt = stmt.where(Course.id > after)
+        if usable is not None:
+            stmt = stmt.where(
+                Institution.region_code.startswith(usable.institution_region_prefix),
+                Course.skill_level.in_(usable.levels),
+            )
+            for values, column in (
+                (usable.institutions, Institution.credit_code),
+                (usable.occupations, Course.occupation_code),
+                (usable.modes, Course.mode),
+            ):
+                if values:
+                    stmt = stmt.where(column.in_(values))
         return [(c, i) for c, i in self._session.execute(stmt)]
