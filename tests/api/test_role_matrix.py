@@ -189,6 +189,7 @@ OPS: tuple[Op, ...] = (
     Op("POST", "/api/v1/schemes/{code}/launch"),
     Op("POST", "/api/v1/schemes/{code}/pause"),
     Op("POST", "/api/v1/schemes/{code}/close"),
+    Op("POST", "/api/v1/schemes/{code}/allocations", lambda t: {"amount_fen": 1}),
     Op(
         "POST",
         "/api/v1/settlement/runs",

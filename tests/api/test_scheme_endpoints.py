@@ -21,6 +21,7 @@ from builders import (
 from principals import PASSWORD, bearer, staff_account, staff_headers, worker_headers
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.issuance import eligible_count
+from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.application.sign_in import sign_in_staff
 from skillvoucher.domain.access import Role
 from skillvoucher.domain.people import TargetGroup
@@ -207,6 +208,40 @@ def test_created_and_launched_at_once(client: TestClient, ctx: AppContext) -> No
         "/api/v1/schemes", params={"launch": "true"}, json=scheme_document(), headers=admin(ctx)
     )
     assert (answer.status_code, answer.json()["status"]) == (201, "active")
+
+
+def test_a_launched_scheme_is_topped_up_from_its_fund(client: TestClient, ctx: AppContext) -> None:
+    deposit(ctx, amount_fen=25_000_000)
+    make_scheme(ctx)  # allocates its 20,000,000 fen budget at launch
+    label, headers = signed_in(ctx, Role.CITY_ADMIN)
+
+    topped = client.post(
+        f"/api/v1/schemes/{HERE}/allocations", json={"amount_fen": 3_000_000}, headers=headers
+    )
+    assert topped.status_code == 200, topped.json()
+    assert (topped.json()["budget_fen"], topped.json()["available_fen"]) == (23_000_000,) * 2
+    listed = client.get("/api/v1/funds", headers=headers).json()["items"]
+    funds = {f["region_code"]: f["balances"] for f in listed}
+    assert funds[CITY]["fund_available"] == 2_000_000
+
+    short = client.post(
+        f"/api/v1/schemes/{HERE}/allocations", json={"amount_fen": 2_000_001}, headers=headers
+    )
+    assert (short.status_code, short.json()["code"]) == (409, "insufficient_funds")
+    shown = client.get(f"/api/v1/schemes/{HERE}", headers=headers).json()
+    assert shown["budget_fen"] == 23_000_000  # nothing moved
+    assert ("scheme.budget_allocated", label) in audit_trail(ctx, HERE)
+    assert ledger_problems(ctx) == []
+
+    elsewhere = client.post(
+        f"/api/v1/schemes/{HERE}/allocations",
+        json={"amount_fen": 1},
+        headers=admin(ctx, OTHER_CITY),
+    )
+    assert elsewhere.status_code == 404
+    for bad in ({"amount_fen": 0}, {"amount_fen": 1.5}, {}, {"amount_fen": 1, "x": 1}):
+        answer = client.post(f"/api/v1/schemes/{HERE}/allocations", json=bad, headers=headers)
+        assert answer.status_code == 422, bad
 
 
 def test_illegal_moves_are_409(client: TestClient, ctx: AppContext) -> None:

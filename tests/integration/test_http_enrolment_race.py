@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
-import httpx
+import httpx2 as httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn

@@ -130,3 +130,13 @@ def change_scheme_status(
     show_scheme(ctx, principal, code)  # NotFound outside the scope, as for a missing scheme
     schemes.change_status(ctx.acting_as(principal.label), code, to)
     return show_scheme(ctx, principal, code)
+
+
+def allocate_to_scheme(
+    ctx: AppContext, principal: Principal, code: str, amount_fen: int
+) -> SchemeInfo:
+    """Top up a launched scheme within the caller's scope from its region's fund."""
+    principal.require(Permission.SCHEME_MANAGE)  # before the lookup: 403 never depends on it
+    show_scheme(ctx, principal, code)  # NotFound outside the scope, as for a missing scheme
+    schemes.allocate_more(ctx.acting_as(principal.label), code, amount_fen)
+    return show_scheme(ctx, principal, code)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.scheme_files import SchemeDoc, rules_of
-from skillvoucher.domain.errors import AlreadyExists, IllegalTransition, NotFound
+from skillvoucher.domain.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.regions import province_code
@@ -99,6 +99,34 @@ def change_status(ctx: AppContext, code: str, to: SchemeStatus) -> SchemeView:
         else:
             uow.schemes.set_status(scheme.id, to)
             _audit(ctx, uow, scheme, action, {})
+        uow.commit()
+        uow.session.refresh(scheme)
+        return _view(scheme)
+
+
+LAUNCHED = frozenset({SchemeStatus.ACTIVE, SchemeStatus.PAUSED})
+
+
+def allocate_more(ctx: AppContext, code: str, amount_fen: int) -> SchemeView:
+    """Top a launched scheme's budget up from its region's fund (one transaction): the region's
+    unallocated money moves to the scheme, or InsufficientFunds and nothing moves."""
+    if amount_fen <= 0:
+        raise InvalidInput("an allocation moves a positive amount of fen")
+    with ctx.unit_of_work() as uow:
+        scheme = uow.schemes.by_code(code)
+        if scheme is None:
+            raise NotFound(f"scheme {code} is not known")
+        if scheme.status not in LAUNCHED:
+            raise IllegalTransition(
+                f"a {scheme.status.value} scheme takes no allocation; a draft gets its budget "
+                "when launched"
+            )
+        uow.ledger.post(
+            Movement(JournalKind.ALLOCATION, amount_fen, scheme.region_code, scheme_id=scheme.id),
+            ctx.clock(),
+        )
+        uow.schemes.add_budget(scheme.id, amount_fen)
+        _audit(ctx, uow, scheme, "scheme.budget_allocated", {"allocated_fen": amount_fen})
         uow.commit()
         uow.session.refresh(scheme)
         return _view(scheme)

@@ -9,20 +9,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from skillvoucher.api.auth import Allowed
 from skillvoucher.api.dependencies import Context
 from skillvoucher.application.paging import MAX_PAGE
 from skillvoucher.application.scheme_access import (
     SchemeInfo,
+    allocate_to_scheme,
     change_scheme_status,
     create_scheme,
     list_schemes,
     preview_scheme,
     show_scheme,
 )
-from skillvoucher.application.scheme_files import SchemeDoc
+from skillvoucher.application.scheme_files import MAX_BUDGET_FEN, SchemeDoc
 from skillvoucher.domain.access import Permission as P
 from skillvoucher.domain.access import Principal
 from skillvoucher.domain.schemes import SchemeStatus
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["schemes"])
 SchemeCode = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9-]{2,39}$")]
 Reader = Annotated[Principal, Allowed(P.SCHEME_READ)]
 Manager = Annotated[Principal, Allowed(P.SCHEME_MANAGE)]
+MAX_ALLOCATION_FEN = MAX_BUDGET_FEN  # a top-up is bounded like a budget
 
 
 class SchemePage(BaseModel):
@@ -117,3 +119,18 @@ def pause(ctx: Context, caller: Manager, code: SchemeCode) -> SchemeInfo:
 def close(ctx: Context, caller: Manager, code: SchemeCode) -> SchemeInfo:
     """Close an active or paused scheme for good."""
     return change_scheme_status(ctx, caller, code, SchemeStatus.CLOSED)
+
+
+class AllocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount_fen: int = Field(gt=0, le=MAX_ALLOCATION_FEN)
+
+
+@router.post("/schemes/{code}/allocations", response_model=SchemeInfo)
+def allocate(
+    ctx: Context, caller: Manager, code: SchemeCode, body: AllocationRequest
+) -> SchemeInfo:
+    """Top up a launched scheme's budget from its region's special fund account; 409 when the
+    fund holds less than that (nothing moves)."""
+    return allocate_to_scheme(ctx, caller, code, body.amount_fen)

@@ -64,3 +64,12 @@ class SchemeRepository:
         self._session.execute(
             plain_update(Scheme).where(Scheme.id == scheme_id).values(status=status)
         )
+
+    def add_budget(self, scheme_id: uuid.UUID, amount_fen: int) -> None:
+        """Raise the budget by an SQL expression: concurrent top-ups all count."""
+        stmt = (
+            plain_update(Scheme)
+            .where(Scheme.id == scheme_id)
+            .values(budget_fen=Scheme.budget_fen + amount_fen)
+        )
+        self._session.execute(stmt)
