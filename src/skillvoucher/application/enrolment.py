@@ -196,8 +196,13 @@ def enrol(
     )
 
 
-def cancel_enrolment(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> None:
-    """Undo an enrolment before training starts; the voucher is issued again if still valid."""
+def cancel_enrolment(
+    ctx: AppContext, voucher_id: uuid.UUID, reason: str, enrolment_id: uuid.UUID | None = None
+) -> None:
+    """Undo an enrolment before training starts; the voucher is issued again if still valid.
+
+    With ``enrolment_id``, only that enrolment: a caller who looked it up before this
+    transaction never cancels a newer one that replaced it meanwhile."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         voucher = _voucher(uow, voucher_id)
@@ -205,6 +210,8 @@ def cancel_enrolment(ctx: AppContext, voucher_id: uuid.UUID, reason: str) -> Non
         if voucher.valid_until < now:
             raise VoucherExpired(f"voucher {voucher_id} has expired; it cannot go back to issued")
         enrolment = uow.vouchers.active_enrolment(voucher_id)
+        if enrolment_id is not None and (enrolment is None or enrolment.id != enrolment_id):
+            raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
         if enrolment is None or uow.settlement.settled_stages([voucher_id]):
             raise IllegalTransition("this enrolment has settlement records and cannot be cancelled")
         if not uow.vouchers.transition(

@@ -171,9 +171,9 @@ def live_enrolment(
 ) -> EnrolmentRecord:
     """The caller's visible, not cancelled enrolment, or NotFound / IllegalTransition.
 
-    The use case that follows acts on the voucher's live enrolment in its own transaction. Only
-    a cancellation and a re-enrolment elsewhere, both between the two, could make that another
-    enrolment; passing the enrolment id down to those use cases would close even that gap.
+    The use case that follows acts in its own transaction and is given the enrolment (or its
+    institution) to check again there, so a cancellation and re-enrolment elsewhere between the
+    two makes it refuse rather than act on the newer enrolment.
     """
     with ctx.unit_of_work() as uow:
         record = EnrolmentAccess(uow.session).record(principal.scope, enrolment_id)
@@ -191,7 +191,7 @@ def cancel_as(
     one in their region. The voucher is issued again if still valid."""
     principal.require(Permission.ENROLMENT_CANCEL)
     record = live_enrolment(ctx, principal, enrolment_id)
-    cancel_enrolment(ctx, record.enrolment.voucher_id, reason)
+    cancel_enrolment(ctx, record.enrolment.voucher_id, reason, enrolment_id=enrolment_id)
     return _view(ctx, principal, enrolment_id)
 
 

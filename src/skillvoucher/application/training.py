@@ -32,8 +32,11 @@ def record_attendance(
     occurred_at: datetime,
     minutes: int,
     device_id: str | None = None,
+    enrolment_id: uuid.UUID | None = None,
 ) -> AttendanceReceipt:
-    """Record one check-in (offline) or a span of learning minutes (online), once."""
+    """Record one check-in (offline) or a span of learning minutes (online), once.
+
+    With ``enrolment_id``, only for that enrolment (not a newer one that replaced it)."""
     if not 0 < minutes <= MAX_MINUTES_PER_EVENT:
         raise InvalidInput(f"minutes must be between 1 and {MAX_MINUTES_PER_EVENT}")
     if occurred_at.tzinfo is None:
@@ -51,6 +54,8 @@ def record_attendance(
             )
         enrolment = uow.vouchers.active_enrolment(voucher_id)
         assert enrolment is not None  # an enrolled voucher has one, by construction
+        if enrolment_id is not None and enrolment.id != enrolment_id:
+            raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
         if occurred_at < enrolment.enrolled_at:
             raise InvalidInput("the attendance time is before the enrolment")
         course = uow.catalogue.course(enrolment.course_id)
@@ -94,6 +99,7 @@ def record_completion(
     voucher_id: uuid.UUID,
     certificate_no: str | None = None,
     certificate_level: SkillLevel | None = None,
+    institution_id: uuid.UUID | None = None,
 ) -> VoucherStatus:
     """The course is finished; with a certificate number, the skill certificate is recorded too.
 
@@ -108,6 +114,9 @@ def record_completion(
         voucher = uow.vouchers.get(voucher_id)
         if voucher is None:
             raise NotFound(f"voucher {voucher_id} is not known")
+        if institution_id is not None and voucher.institution_id != institution_id:
+            # Looked up through an enrolment that was replaced meanwhile.
+            raise IllegalTransition(f"voucher {voucher_id} is no longer at that institution")
         cert = (
             {
                 "certificate_no": certificate_no.strip(),

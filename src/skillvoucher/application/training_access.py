@@ -114,6 +114,7 @@ def _record(ctx: AppContext, enrolment: Enrolment, entry: AttendanceEntry) -> Re
         entry.occurred_at,
         entry.minutes,
         entry.device_id,
+        enrolment_id=enrolment.id,
     )
     return RecordedAttendance(
         enrolment.id,
@@ -173,8 +174,11 @@ def record_completion_as(
     """The caller's trainee finished the course; with a certificate number, it is recorded too
     (a completed enrolment can receive its certificate later by calling this again)."""
     principal.require(Permission.COMPLETION_RECORD)
-    voucher_id = live_enrolment(ctx, principal, enrolment_id).enrolment.voucher_id
-    record_completion(ctx, voucher_id, certificate_no, certificate_level)
+    enrolment = live_enrolment(ctx, principal, enrolment_id).enrolment
+    voucher_id = enrolment.voucher_id
+    record_completion(
+        ctx, voucher_id, certificate_no, certificate_level, institution_id=enrolment.institution_id
+    )
     with ctx.unit_of_work() as uow:
         voucher = uow.vouchers.get(voucher_id)
         assert voucher is not None  # it was just completed
