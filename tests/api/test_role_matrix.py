@@ -551,7 +551,7 @@ def _state(client: TestClient, own: Targets, headers: dict[str, str]) -> dict[st
     transfers = client.get("/api/v1/funds/transfers", headers=headers).json()["items"]
     scheme = client.get(f"/api/v1/schemes/{own.scheme_code}", headers=headers).json()
     funds = client.get("/api/v1/funds", headers=headers).json()
-    keys = client.get("/api/v1/api-keys", headers=headers).json()
+    keys = client.get("/api/v1/api-keys", headers=headers).json()["items"]
     return {
         "voucher": voucher["status"],
         "batch": batch["summary"]["status"],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
 from skillvoucher.application.staff_accounts import check_affiliation, check_delegation
 from skillvoucher.domain.access import (
     NotAuthenticated,
@@ -179,9 +180,20 @@ def _managing_scope(principal: Principal | None) -> Scope:
 
 
 def list_api_keys(ctx: AppContext, principal: Principal | None) -> list[ApiKeyView]:
+    """Every key the principal manages (the operator: all), oldest first."""
     scope = _managing_scope(principal)
     with ctx.unit_of_work() as uow:
         return [_view(row) for row in uow.accounts.api_keys(scope)]
+
+
+def api_keys_page(
+    ctx: AppContext, principal: Principal, cursor: str | None, limit: int
+) -> Page[ApiKeyView]:
+    scope = _managing_scope(principal)
+    check_limit(limit)
+    with ctx.unit_of_work() as uow:
+        rows = uow.accounts.api_keys(scope, after=cursor_id(cursor), limit=limit + 1)
+        return page_of([_view(row) for row in rows], limit, lambda key: key.id)
 
 
 def revoke_api_key(ctx: AppContext, principal: Principal | None, key_id: uuid.UUID) -> ApiKeyView:

@@ -111,7 +111,16 @@ def list_keys_command() -> None:
     with open_app() as ctx:
         keys = list_api_keys(ctx, None)
     rows = table(
-        "id", "prefix", "name", "role", "scopes", "region", "created", "last used", "revoked"
+        "id",
+        "prefix",
+        "name",
+        "role",
+        "scopes",
+        "region",
+        "created",
+        "last used",
+        "revoked",
+        ids=["id"],
     )
     for key in keys:
         rows.add_row(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from skillvoucher.api.auth import Acting, Allowed
 from skillvoucher.application.api_keys import (
     ApiKeyView,
+    api_keys_page,
     create_api_key,
-    list_api_keys,
     revoke_api_key,
 )
+from skillvoucher.application.paging import MAX_PAGE
 from skillvoucher.application.staff_accounts import AccountView, create_staff_account
 from skillvoucher.domain.access import Permission, Principal, Role
 
@@ -73,12 +74,21 @@ def new_api_key(
     return CreatedApiKeyOut(key=created.key, api_key=created.view)
 
 
-@router.get("/api-keys", response_model=list[ApiKeyView])
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyView]
+    next_cursor: str | None
+
+
+@router.get("/api-keys", response_model=ApiKeyPage)
 def api_keys(
-    ctx: Acting, caller: Annotated[Principal, Allowed(P.API_KEY_MANAGE)]
-) -> list[ApiKeyView]:
-    """Keys within the caller's scope (never their secrets)."""
-    return list_api_keys(ctx, caller)
+    ctx: Acting,
+    caller: Annotated[Principal, Allowed(P.API_KEY_MANAGE)],
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> ApiKeyPage:
+    """Keys within the caller's scope, oldest first (never their secrets)."""
+    page = api_keys_page(ctx, caller, cursor, limit)
+    return ApiKeyPage(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.post("/api-keys/{key_id:uuid}/revoke", response_model=ApiKeyView)

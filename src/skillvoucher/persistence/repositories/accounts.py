@@ -98,14 +98,21 @@ class AccountRepository:
         )
         return self._session.scalar(stmt)
 
-    def api_keys(self, scope: Scope) -> list[ApiKey]:
+    def api_keys(
+        self, scope: Scope, after: uuid.UUID | None = None, limit: int | None = None
+    ) -> list[ApiKey]:
+        """Keys within ``scope`` in id (creation) order; keyset-paged with ``after``/``limit``."""
         stmt = within_scope(
-            sa.select(ApiKey).order_by(ApiKey.created_at, ApiKey.id),
+            sa.select(ApiKey).order_by(ApiKey.id),
             scope,
             region=sa.func.coalesce(ApiKey.region_code, ""),
             institution=ApiKey.institution_id,
             employer=ApiKey.employer_credit_code,
         )
+        if after is not None:
+            stmt = stmt.where(ApiKey.id > after)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return list(self._session.scalars(stmt))
 
     def touch_api_key(self, key_id: uuid.UUID, now: datetime) -> None:
