@@ -139,3 +139,20 @@ def test_forged_qr_codes_are_refused_with_a_reason(client: TestClient) -> None:
         answer = client.post("/api/v1/vouchers/verify", json={"code": code})
         _is_problem(answer, 422)
         assert answer.json()["code"].startswith("credential_")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/api/v1/people", "GET"),
+        ("GET", "/api/v1/people/search", "POST"),
+        ("PUT", "/api/v1/schemes", "GET, POST"),
+        ("DELETE", "/healthz", "GET"),
+    ],
+)
+def test_a_wrong_method_is_405_naming_the_right_ones(
+    client: TestClient, admin: dict[str, str], method: str, path: str, allow: str
+) -> None:
+    answer = client.request(method, path, headers=admin)
+    _is_problem(answer, 405)
+    assert answer.headers["allow"] == allow

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from builders import Clock
 from principals import PASSWORD, bearer, staff_account
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.idempotency import purge_expired
+from skillvoucher.application.sign_in import purge_ended_sessions
 from skillvoucher.domain.access import Role
 
 
@@ -97,3 +99,19 @@ def test_a_second_factor_is_required_once_confirmed_and_codes_are_single_use(
     assert sign_in(client, username, totp_code=code).json()["code"] == "second_factor_required"
     clock.advance(timedelta(seconds=30))
     assert sign_in(client, username, totp_code=totp.at(clock.now)).status_code == 200
+
+
+def test_ended_sessions_and_old_idempotent_answers_are_purged(
+    client: TestClient, ctx: AppContext, clock: Clock
+) -> None:
+    old = bearer(sign_in(client, staff_account(ctx, Role.CITY_ADMIN)).json()["token"])
+    kept = client.post("/api/v1/auth/totp", headers={**old, "Idempotency-Key": "k1"})
+    assert kept.status_code == 200
+    clock.advance(timedelta(days=2))
+    fresh = bearer(sign_in(client, staff_account(ctx, Role.CITY_ADMIN)).json()["token"])
+
+    assert purge_ended_sessions(ctx) == 1
+    assert purge_expired(ctx) == 1
+    assert client.get("/api/v1/auth/me", headers=fresh).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=old).status_code == 401
+    assert (purge_ended_sessions(ctx), purge_expired(ctx)) == (0, 0)  # re-runnable

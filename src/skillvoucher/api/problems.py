@@ -6,6 +6,7 @@ gets its status, and each code a title in Chinese and English (chosen by Accept-
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -173,6 +174,19 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _methods_on(routes: list[Any], scope: MutableMapping[str, Any]) -> set[str]:
+    """Every method some route answers on this request's path, looking inside included routers
+    (which FastAPI keeps as nested route lists)."""
+    found: set[str] = set()
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            found |= _methods_on(list(nested.routes), scope)
+        elif getattr(route, "methods", None) and route.matches(scope)[0] is not Match.NONE:
+            found |= set(route.methods)
+    return found
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.DomainError)
     async def _domain(request: Request, error: e.DomainError) -> JSONResponse:
@@ -198,12 +212,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         if error.status_code == 405:
             # Starlette names only the first route on the path; a path served by one route per
             # method (GET and POST) allows every one of them.
-            allowed = set[str]().union(
-                *(
-                    getattr(route, "methods", None) or ()
-                    for route in request.app.routes
-                    if route.matches(request.scope)[0] is not Match.NONE
-                )
-            )
+            allowed = _methods_on(request.app.routes, request.scope)
             headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
         return problem(request, error.status_code, "http_error", str(error.detail), headers)

@@ -270,3 +270,11 @@ def sign_out(ctx: AppContext, session_id: uuid.UUID) -> None:
     with ctx.unit_of_work() as uow:
         uow.accounts.revoke_session(session_id, ctx.clock())
         uow.commit()
+
+
+def purge_ended_sessions(ctx: AppContext) -> int:
+    """Delete sessions that ended more than a day ago (a day keeps recent ones for inquiry)."""
+    with ctx.unit_of_work() as uow:
+        purged = uow.accounts.delete_sessions_ended_before(ctx.clock() - timedelta(days=1))
+        uow.commit()
+        return purged

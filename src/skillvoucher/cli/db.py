@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy.engine import make_url
 
+from skillvoucher.application.idempotency import purge_expired
 from skillvoucher.application.regions_import import load_builtin_regions
+from skillvoucher.application.sign_in import purge_ended_sessions
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.errors import EXIT_FAILED
 from skillvoucher.cli.output import details, stdout
@@ -46,3 +48,13 @@ def status() -> None:
     )
     if not up_to_date:
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("purge")
+def purge() -> None:
+    """Forget what only matters for a while: ended sign-in sessions and the answers kept for
+    Idempotency-Key retries after 24 hours. Safe to run at any time (a daily timer, say)."""
+    with open_app() as ctx:
+        sessions = purge_ended_sessions(ctx)
+        answers = purge_expired(ctx)
+    stdout().print(f"purged {sessions} ended sessions and {answers} kept idempotent answers")

@@ -122,3 +122,10 @@ class AccountRepository:
     def update_account(self, account_id: uuid.UUID, **values: Any) -> None:
         stmt = plain_update(StaffAccount).where(StaffAccount.id == account_id).values(**values)
         self._session.execute(stmt)
+
+    def delete_sessions_ended_before(self, moment: datetime) -> int:
+        """Forget sessions that expired or were signed out before ``moment``."""
+        stmt = sa.delete(SignInSession).where(
+            sa.or_(SignInSession.expires_at < moment, SignInSession.revoked_at < moment)
+        )
+        return rows_changed(self._session, stmt)
