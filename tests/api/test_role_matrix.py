@@ -537,6 +537,7 @@ def test_every_forbidden_cell_is_403_or_a_404_like_a_missing_row(
                 problems.append(f"{caller.name} × {op.method} {op.path}: {wrong}")
     assert problems == [], "\n".join(problems)
     assert cells == len(callers) * len(OPS)
+    print(f"{cells} cells: {dict(seen)}")  # shown with pytest -s
     # The matrix really exercised each kind of refusal (not a vacuous pass).
     assert seen["403 for lacking the permission"] > 200, seen
     assert seen["outsider 404 like a missing row"] > 40, seen
