@@ -24,6 +24,7 @@ import uvicorn
 from builders import Clock, issue, training_world
 from principals import worker_headers
 from skillvoucher.api.app import create_app
+from skillvoucher.application.audit_verify import verify_audit_chain
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.enrolment import grant_consent
 from skillvoucher.application.ledger_checks import ledger_problems
@@ -150,3 +151,4 @@ def test_fifty_http_requests_enrol_one_voucher_exactly_once(
     assert seats == 1
     assert [e.actor for e in events] == [f"worker:{holder}"]
     assert ledger_problems(ctx) == []
+    assert verify_audit_chain(ctx).intact  # fifty writers, one unbroken chain

@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from skillvoucher.config import Settings
 from skillvoucher.credentials.digest_key import keyed_digest, load_or_create_digest_key
 from skillvoucher.credentials.keys import KeyStore
+from skillvoucher.credentials.secret_files import load_or_create_secret
 from skillvoucher.domain.timekeeping import utc_now
 from skillvoucher.persistence.database import create_engine_for, session_factory
 from skillvoucher.persistence.unit_of_work import UnitOfWork
+
+AUDIT_CHAIN_KEY_FILE = "audit-chain.key"
 
 
 @dataclass
@@ -38,7 +41,16 @@ class AppContext:
         )
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+        return UnitOfWork(self.sessions, self.audit_chain_key)
+
+    def audit_chain_key(self) -> bytes:
+        """The key of the audit trail's hash chain; read once, kept outside the database."""
+        if "_audit_key" not in self.__dict__:
+            self.__dict__["_audit_key"] = load_or_create_secret(
+                self.settings.resolved_key_dir, AUDIT_CHAIN_KEY_FILE
+            )
+        key: bytes = self.__dict__["_audit_key"]
+        return key
 
     @cached_property
     def _digest_key(self) -> bytes:
@@ -51,8 +63,9 @@ class AppContext:
     def acting_as(self, actor: str) -> AppContext:
         """The same context (engine, keys, clock) with ``actor`` named in the audit trail."""
         copy = replace(self, actor=actor)
-        if "_digest_key" in self.__dict__:  # keep the loaded key: no disk read per request
-            copy.__dict__["_digest_key"] = self.__dict__["_digest_key"]
+        for loaded in ("_digest_key", "_audit_key"):  # keep loaded keys: no disk read per request
+            if loaded in self.__dict__:
+                copy.__dict__[loaded] = self.__dict__[loaded]
         return copy
 
     def close(self) -> None:

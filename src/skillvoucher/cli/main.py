@@ -9,6 +9,7 @@ import typer
 
 from skillvoucher.cli import (
     access,
+    audit,
     db,
     demo,
     funds,
@@ -72,6 +73,7 @@ app.command("complete", rich_help_panel=TRAINING)(training.complete_command)
 app.add_typer(funds.fund_app, name="fund", rich_help_panel=MONEY)
 app.add_typer(settlement.app, name="settle", rich_help_panel=MONEY)
 app.add_typer(funds.ledger_app, name="ledger", rich_help_panel=MONEY)
+app.add_typer(audit.app, name="audit", rich_help_panel=REPORTS)
 app.command("stats", rich_help_panel=REPORTS)(stats.stats_command)
 app.command("demo", rich_help_panel=REPORTS)(demo.demo_command)
 app.command("serve", rich_help_panel=REPORTS)(serve.serve_command)

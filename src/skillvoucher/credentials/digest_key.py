@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
+
+from skillvoucher.credentials.secret_files import load_or_create_secret
 
 DIGEST_KEY_FILE = "registry-digest.key"
 
 
 def load_or_create_digest_key(key_dir: Path) -> bytes:
-    path = key_dir / DIGEST_KEY_FILE
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    key_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex())
-    os.replace(tmp, path)
-    return key
+    return load_or_create_secret(key_dir, DIGEST_KEY_FILE)
 
 
 def keyed_digest(key: bytes, value: str) -> str:

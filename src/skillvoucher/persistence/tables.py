@@ -341,6 +341,7 @@ class AuditEvent(Base):
     __table_args__ = (
         sa.Index(None, "entity_type", "entity_id"),
         sa.Index(None, "region_code", "occurred_at"),
+        sa.UniqueConstraint("province_code", "seq"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -352,6 +353,11 @@ class AuditEvent(Base):
     entity_type: Mapped[str] = mapped_column(sa.String(30))
     entity_id: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    # The hash chain (domain/audit_chain.py): position in the province's chain, the link of the
+    # event before, and this event's own link. Null only on events written before the chain.
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class StaffAccount(Base):
@@ -466,3 +472,14 @@ class FundTransfer(Base):
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+
+
+class AuditChainHead(Base):
+    """The last link of a province's audit chain. Writers lock this row to append, in province
+    order, at the end of their transaction; verification compares the chain's end with it."""
+
+    __tablename__ = "audit_chain_heads"
+
+    province_code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,8 +23,11 @@ from skillvoucher.persistence.repositories.vouchers import VoucherRepository
 class UnitOfWork:
     """Opens a session and hands out repositories bound to it. Repositories never commit."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], audit_chain_key: Callable[[], bytes]
+    ) -> None:
         self._sessions = sessions
+        self._audit_chain_key = audit_chain_key
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
@@ -37,12 +41,13 @@ class UnitOfWork:
         self.ledger = LedgerRepository(self.session)
         self.settlement = SettlementRepository(self.session)
         self.transfers = TransferRepository(self.session)
-        self.audit = AuditRepository(self.session)
+        self.audit = AuditRepository(self.session, self._audit_chain_key)
         self.accounts = AccountRepository(self.session)
         self.idempotency = IdempotencyRepository(self.session)
         return self
 
     def commit(self) -> None:
+        self.audit.write_pending()  # the audit events join their chains in this transaction
         self.session.commit()
         self._committed = True
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.access import Scope
+from skillvoucher.domain.audit_chain import GENESIS, ChainedFacts, link
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.regions import NATIONWIDE, province_code
-from skillvoucher.persistence.repositories.dialect import bulk_insert
+from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, upsert_insert
 from skillvoucher.persistence.scoping import within_scope
-from skillvoucher.persistence.tables import AuditEvent
+from skillvoucher.persistence.tables import AuditChainHead, AuditEvent
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,13 @@ class AuditQuery:
 
 
 class AuditRepository:
-    def __init__(self, session: Session) -> None:
+    """Events are kept back until the unit of work commits, then appended to their provinces'
+    hash chains in one step (``write_pending``), in the same transaction as the change."""
+
+    def __init__(self, session: Session, chain_key: Callable[[], bytes]) -> None:
         self._session = session
+        self._chain_key = chain_key
+        self._pending: list[dict[str, Any]] = []
 
     def record(
         self,
@@ -57,11 +64,77 @@ class AuditRepository:
         )
 
     def record_many(self, events: Iterable[dict[str, Any]]) -> None:
-        rows = [
+        self._pending.extend(
             {**e, "id": new_id(), "province_code": _province_of(e["region_code"])} for e in events
-        ]
-        if rows:
-            bulk_insert(self._session, AuditEvent, rows)
+        )
+
+    def write_pending(self) -> None:
+        """Append the transaction's events to their provinces' chains.
+
+        Called by the unit of work just before it commits, so each chain head is locked only for
+        that moment, and always in province order: two transactions that touch the same two
+        provinces (a transfer) wait for each other instead of deadlocking."""
+        if not self._pending:
+            return
+        key = self._chain_key()
+        by_province: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for event in self._pending:
+            by_province[event["province_code"]].append(event)
+        rows: list[dict[str, Any]] = []
+        for province in sorted(by_province):
+            seq, previous = self._lock_head(province)
+            for event in by_province[province]:
+                seq += 1
+                hash_ = link(key, previous, _facts(event, seq))
+                rows.append({**event, "seq": seq, "prev_hash": previous, "hash": hash_})
+                previous = hash_
+            self._session.execute(
+                plain_update(AuditChainHead)
+                .where(AuditChainHead.province_code == province)
+                .values(seq=seq, hash=previous)
+            )
+        bulk_insert(self._session, AuditEvent, rows)
+        self._pending.clear()
+
+    def _lock_head(self, province: str) -> tuple[int, str]:
+        create = (
+            upsert_insert(self._session, AuditChainHead)
+            .values(province_code=province, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["province_code"])
+        )
+        self._session.execute(create)
+        head = self._session.execute(
+            sa.select(AuditChainHead.seq, AuditChainHead.hash)
+            .where(AuditChainHead.province_code == province)
+            .with_for_update()
+        ).one()
+        return int(head.seq), str(head.hash)
+
+    # Verification -----------------------------------------------------------------------------
+
+    def chain_heads(self) -> dict[str, tuple[int, str]]:
+        rows = self._session.execute(
+            sa.select(AuditChainHead.province_code, AuditChainHead.seq, AuditChainHead.hash)
+        )
+        return {r.province_code: (int(r.seq), str(r.hash)) for r in rows}
+
+    def chained_provinces(self) -> list[str]:
+        stmt = sa.select(AuditEvent.province_code).where(AuditEvent.seq.is_not(None)).distinct()
+        return sorted(self._session.scalars(stmt))
+
+    def unchained_count(self) -> int:
+        stmt = sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
+        return self._session.scalar(stmt) or 0
+
+    def chain_slice(self, province: str, after_seq: int, limit: int) -> list[AuditEvent]:
+        """The next ``limit`` events of a province's chain after ``after_seq``, in seq order."""
+        stmt = (
+            sa.select(AuditEvent)
+            .where(AuditEvent.province_code == province, AuditEvent.seq > after_seq)
+            .order_by(AuditEvent.seq)
+            .limit(limit)
+        )
+        return list(self._session.scalars(stmt))
 
     def for_entity(self, entity_type: str, entity_id: object) -> list[AuditEvent]:
         stmt = (
@@ -105,3 +178,33 @@ class AuditRepository:
 
 def _province_of(region_code: str) -> str:
     return NATIONWIDE if region_code == NATIONWIDE else province_code(region_code)
+
+
+def _facts(event: dict[str, Any], seq: int) -> ChainedFacts:
+    return ChainedFacts(
+        province_code=event["province_code"],
+        seq=seq,
+        occurred_at=event["occurred_at"],
+        region_code=event["region_code"],
+        actor=event["actor"],
+        action=event["action"],
+        entity_type=event["entity_type"],
+        entity_id=event["entity_id"],
+        payload=event["payload"],
+    )
+
+
+def facts_of(event: AuditEvent) -> ChainedFacts:
+    """What a stored event's link covers (for verification)."""
+    assert event.seq is not None  # only chained events are walked
+    return ChainedFacts(
+        province_code=event.province_code,
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        region_code=event.region_code,
+        actor=event.actor,
+        action=event.action,
+        entity_type=event.entity_type,
+        entity_id=event.entity_id,
+        payload=event.payload,
+    )

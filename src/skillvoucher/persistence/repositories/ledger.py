@@ -21,7 +21,12 @@ from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
-from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
+from skillvoucher.persistence.repositories.dialect import (
+    bulk_insert,
+    plain_update,
+    rows_changed,
+    upsert_insert,
+)
 from skillvoucher.persistence.scoping import within_scope
 from skillvoucher.persistence.tables import FundAccount, LedgerEntry, Region, Scheme
 
@@ -214,17 +219,20 @@ class LedgerRepository:
         return {kind: found.get(kind, 0) for kind in JournalKind}
 
     def ensure_fund_account(self, region_code: str, name: str, at: datetime) -> None:
-        if self._session.get(FundAccount, region_code) is None:
-            self._session.add(
-                FundAccount(
-                    region_code=region_code,
-                    province_code=province_code(region_code),
-                    name=name,
-                    available_fen=0,
-                    created_at=at,
-                )
+        """Open the account unless it is open: INSERT … ON CONFLICT DO NOTHING, so that two
+        first deposits into a region at the same moment both succeed."""
+        stmt = (
+            upsert_insert(self._session, FundAccount)
+            .values(
+                region_code=region_code,
+                province_code=province_code(region_code),
+                name=name,
+                available_fen=0,
+                created_at=at,
             )
-            self._session.flush()
+            .on_conflict_do_nothing(index_elements=["region_code"])
+        )
+        self._session.execute(stmt)
 
     def fund_accounts(self, scope: Scope | None = None) -> list[FundAccount]:
         stmt = sa.select(FundAccount).order_by(FundAccount.region_code)
