@@ -16,7 +16,14 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from skillvoucher.application import catalogue_import, enrolment, funds, issuance, registry_import
+from skillvoucher.application import (
+    catalogue_import,
+    enrolment,
+    funds,
+    issuance,
+    registry_import,
+    settlement_batches,
+)
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.imports import ImportReport
 from skillvoucher.application.scheme_files import parse_scheme_document
@@ -355,3 +362,13 @@ def training_world(
     deposit(ctx)
     scheme = make_scheme(ctx, **scheme_overrides)
     return TrainingWorld(scheme, institution, spec, holders)
+
+
+def publish_and_pay(
+    ctx: AppContext, clock: Clock, batch_id: uuid.UUID, reference: str
+) -> settlement_batches.BatchSummary:
+    """Put an approved batch on public notice, let the notice run out, and pay it."""
+    published = settlement_batches.publish_batch(ctx, batch_id)
+    assert published.notice_until is not None
+    clock.set(max(clock.now, published.notice_until))
+    return settlement_batches.mark_batch_paid(ctx, batch_id, reference)

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
 
     lockout_minutes: int = 15
 
+    redis_url: str | None = None
+    """Shared counters for rate limits across processes (redis://…); without it, per process."""
+
+    rate_limits_enabled: bool = True
+    """Off only for tests that measure something else under load (the enrolment race)."""
+
     cookie_secure: bool = False
     """Mark session cookies Secure; on whenever the app is served over HTTPS."""
 
@@ -57,6 +63,12 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     """Signs the short-lived cookie that carries OIDC state and nonce; generated once into
     ``key_dir`` when unset."""
+
+    settlement_notice_days: int = Field(default=5, ge=0, le=60)
+    """Days a settlement batch stays on public notice before it may be paid (0: no notice)."""
+
+    settlement_second_approval_fen: int = Field(default=10_000_000, ge=0)
+    """Batches of at least this amount (fen) need a second, different approver (four eyes)."""
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -203,6 +203,7 @@ OPS: tuple[Op, ...] = (
     Op("GET", "/api/v1/settlement/batches"),
     Op("GET", "/api/v1/settlement/batches/{batch_id}"),
     Op("POST", "/api/v1/settlement/batches/{batch_id}/approve"),
+    Op("POST", "/api/v1/settlement/batches/{batch_id}/publish"),
     Op("POST", "/api/v1/settlement/batches/{batch_id}/paid", lambda t: {"payment_reference": "M1"}),
     Op("POST", "/api/v1/settlement/payment-file", lambda t: {"batch_ids": [t.batch_id]}),
     Op("GET", "/api/v1/funds"),

@@ -8,7 +8,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from skillvoucher.application.sign_in import sign_in_staff
 from skillvoucher.domain.access import Role
 from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import SkillLevel
+from skillvoucher.domain.timekeeping import show, start_of_local_day
 
 CITY = "140100"
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-03-31"}
@@ -112,8 +113,8 @@ def batch_events(ctx: AppContext, batch_id: str) -> list[tuple[str, str]]:
         return [(e.action, e.actor) for e in uow.audit.for_entity("settlement_batch", batch_id)]
 
 
-def test_build_approve_export_and_pay_within_the_city(
-    client: TestClient, ctx: AppContext, stage: Stage
+def test_build_approve_publish_export_and_pay_within_the_city(
+    client: TestClient, ctx: AppContext, clock: Clock, stage: Stage
 ) -> None:
     builder, builds = signed_in(ctx)
     approver, approves = signed_in(ctx)
@@ -152,6 +153,27 @@ def test_build_approve_export_and_pay_within_the_city(
     assert (again.status_code, again.json()["code"]) == (409, "illegal_transition")
     shown = client.get(f"/api/v1/settlement/batches/{bid}", headers=builds).json()
     assert shown["approved_by"] == approver
+    assert shown["second_approved_by"] is None  # a small batch: one approval is enough
+    # Approved is not public yet: no payment file, no payment.
+    not_public = client.post(
+        "/api/v1/settlement/payment-file", headers=approves, json={"batch_ids": [bid]}
+    )
+    assert (not_public.status_code, not_public.json()["code"]) == (409, "illegal_transition")
+
+    published = client.post(f"/api/v1/settlement/batches/{bid}/publish", headers=approves)
+    assert published.status_code == 200, published.json()
+    assert published.json()["status"] == "published"
+    # Published on Monday 2 March 09:00 CST (plus the days of training): the day of publication
+    # does not count, five whole days follow, and the notice ends at midnight in Shanghai.
+    until = datetime.fromisoformat(published.json()["notice_until"])
+    assert until == start_of_local_day(clock.today + timedelta(days=6))
+    shown = client.get(f"/api/v1/settlement/batches/{bid}", headers=builds).json()
+    assert (shown["published_by"], shown["summary"]["notice_until"]) == (
+        approver,
+        published.json()["notice_until"],
+    )
+    twice = client.post(f"/api/v1/settlement/batches/{bid}/publish", headers=approves)
+    assert (twice.status_code, twice.json()["code"]) == (409, "illegal_transition")
 
     exported = client.post(
         "/api/v1/settlement/payment-file", headers=approves, json={"batch_ids": [bid, bid]}
@@ -168,7 +190,23 @@ def test_build_approve_export_and_pay_within_the_city(
         "150000",
     )
     assert (row["amount_yuan"], row["approved_by"]) == ("1500.00", approver)
+    assert (row["second_approved_by"], row["notice_until"]) == ("", show(until))
 
+    clock.set(until - timedelta(seconds=1))
+    # Days later: the approver's sign-in of that morning has expired; they sign in again.
+    approves = bearer(sign_in_staff(ctx, approver.removeprefix("staff:"), PASSWORD).token)
+    builds = bearer(sign_in_staff(ctx, builder.removeprefix("staff:"), PASSWORD).token)
+    during_notice = client.post(
+        f"/api/v1/settlement/batches/{bid}/paid",
+        headers=approves,
+        json={"payment_reference": "TR-2026-0001"},
+    )
+    assert during_notice.status_code == 409, during_notice.json()
+    assert during_notice.headers["content-type"] == PROBLEM_JSON
+    assert during_notice.json()["code"] == "notice_not_over"
+    assert client.get(f"/api/v1/settlement/batches/{bid}", headers=builds).json()["paid_at"] is None
+
+    clock.set(until)
     paid = client.post(
         f"/api/v1/settlement/batches/{bid}/paid",
         headers=approves,
@@ -184,6 +222,7 @@ def test_build_approve_export_and_pay_within_the_city(
     assert batch_events(ctx, bid) == [
         ("settlement.batch_built", builder),
         ("settlement.batch_approved", approver),
+        ("settlement.batch_published", approver),
         ("settlement.payment_file_exported", approver),
         ("settlement.batch_paid", approver),
     ]
@@ -206,6 +245,7 @@ def test_another_city_finds_none_of_our_batches(
     for batch in (bid, unknown):
         assert_not_found(client.get(f"/api/v1/settlement/batches/{batch}", headers=datong))
         assert_not_found(client.post(f"/api/v1/settlement/batches/{batch}/approve", headers=datong))
+        assert_not_found(client.post(f"/api/v1/settlement/batches/{batch}/publish", headers=datong))
         assert_not_found(
             client.post(
                 f"/api/v1/settlement/batches/{batch}/paid",
@@ -226,6 +266,7 @@ def test_another_city_finds_none_of_our_batches(
     assert [b["institution_code"] for b in theirs] == [stage.datong_school]
     # ... which Taiyuan, in turn, cannot export alongside its own.
     assert client.post(f"/api/v1/settlement/batches/{bid}/approve", headers=taiyuan).is_success
+    assert client.post(f"/api/v1/settlement/batches/{bid}/publish", headers=taiyuan).is_success
     mixed = client.post(
         "/api/v1/settlement/payment-file",
         headers=taiyuan,

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from cli_helpers import IssuedVoucher, one_line, uuid_in, write_catalogue, write_csv
 
 from skillvoucher.domain.timekeeping import local_date, utc_now
@@ -74,7 +75,43 @@ def test_attend_refuses_a_time_without_offset(issued: IssuedVoucher) -> None:
     assert "needs a UTC offset" in result.output
 
 
-def test_from_enrolment_to_a_reconciled_payment(issued: IssuedVoucher, tmp_path: Path) -> None:
+def _settled_batch(issued: IssuedVoucher, tmp_path: Path) -> str:
+    """Enrol, attend, certify and build today's batch; its id."""
+    run = issued.workspace.run
+    _enrol(issued, tmp_path)
+    assert run("attend", issued.voucher_id, "--source", "face", "--minutes", "480").exit_code == 0
+    completed = run(
+        "complete", issued.voucher_id, "--certificate", "CERT-2026-0001", "--level", "5"
+    )
+    assert completed.exit_code == 0, completed.output
+    today = local_date(utc_now())
+    built = run("settle", "--from", today.isoformat(), "--to", today.isoformat())
+    assert built.exit_code == 0, built.output
+    return uuid_in(built)
+
+
+def test_a_published_batch_waits_for_its_notice(issued: IssuedVoucher, tmp_path: Path) -> None:
+    run = issued.workspace.run
+    batch = _settled_batch(issued, tmp_path)
+
+    assert run("settle", "approve", batch, "--approver", "审核员").exit_code == 0
+    published = run("settle", "publish", batch)
+    paid = run("settle", "paid", batch, "--reference", "TR-2026-1")
+
+    assert published.exit_code == 0, published.output
+    assert "on notice until" in published.output
+    notice_end = local_date(utc_now()) + timedelta(days=6)
+    assert f"{notice_end.isoformat()} 00:00 CST" in published.output
+    assert paid.exit_code == 1
+    assert one_line(paid).endswith("[notice_not_over]")
+    assert batch in run("settle", "list", "--status", "published").output
+
+
+def test_from_enrolment_to_a_reconciled_payment(
+    issued: IssuedVoucher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No public notice here (it has a test of its own): the batch is payable once published.
+    monkeypatch.setenv("SKILLVOUCHER_SETTLEMENT_NOTICE_DAYS", "0")
     run = issued.workspace.run
     _enrol(issued, tmp_path)
 
@@ -99,6 +136,8 @@ def test_from_enrolment_to_a_reconciled_payment(issued: IssuedVoucher, tmp_path:
     payment_file = tmp_path / "payment.csv"
     too_early = run("settle", "export", batch, "--out", str(payment_file))
     approved = run("settle", "approve", batch, "--approver", "审核员")
+    not_public = run("settle", "export", batch, "--out", str(payment_file))
+    published = run("settle", "publish", batch)
     exported = run("settle", "export", batch, "--out", str(payment_file))
     paid = run("settle", "paid", batch, "--reference", "TR-2026-1")
     listed = run("settle", "list", "--status", "paid")
@@ -109,6 +148,8 @@ def test_from_enrolment_to_a_reconciled_payment(issued: IssuedVoucher, tmp_path:
     assert too_early.exit_code == 1
     assert one_line(too_early).endswith("[illegal_transition]")
     assert approved.exit_code == 0, approved.output
+    assert one_line(not_public).endswith("[illegal_transition]")
+    assert published.exit_code == 0, published.output
     assert exported.exit_code == 0, exported.output
     assert batch in payment_file.read_text(encoding="utf-8")
     assert paid.exit_code == 0, paid.output

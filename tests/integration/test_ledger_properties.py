@@ -40,6 +40,7 @@ from builders import (
     issue,
     make_context,
     make_scheme,
+    publish_and_pay,
     training_world,
 )
 from skillvoucher.application import enrolment, lifecycle, settlement, settlement_batches, training
@@ -237,7 +238,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if approve:
                 settlement_batches.approve_batch(self.ctx, batch.batch_id, "finance-officer")
                 if pay:
-                    settlement_batches.mark_batch_paid(self.ctx, batch.batch_id, "TR-1")
+                    publish_and_pay(self.ctx, self.clock, batch.batch_id, "TR-1")
         return multiple(*(b.batch_id for b in run.created))
 
     @rule(batch=batches, pay=st.booleans())
@@ -245,8 +246,8 @@ class LedgerMachine(RuleBasedStateMachine):
         with suppress(IllegalTransition):  # approved before
             settlement_batches.approve_batch(self.ctx, batch, "finance-officer")
         if pay:
-            with suppress(IllegalTransition):  # paid before
-                settlement_batches.mark_batch_paid(self.ctx, batch, f"TR-{batch.hex[:8]}")
+            with suppress(IllegalTransition):  # published, or even paid, before
+                publish_and_pay(self.ctx, self.clock, batch, f"TR-{batch.hex[:8]}")
 
     @rule(days=st.sampled_from((1, 20, VALIDITY_DAYS + 1)))
     def expire(self, days: int) -> None:

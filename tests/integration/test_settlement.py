@@ -17,6 +17,7 @@ from builders import (
     import_course,
     import_institution,
     issue,
+    publish_and_pay,
     training_world,
 )
 from skillvoucher.application import enrolment, lifecycle, settlement, settlement_batches, training
@@ -27,6 +28,7 @@ from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
 from skillvoucher.domain.ledger import Account
 from skillvoucher.domain.settlement import BatchStatus, Evidence
+from skillvoucher.domain.timekeeping import show
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.tables import SettlementLine
 
@@ -275,7 +277,7 @@ def test_approve_export_pay_and_reconcile(ctx: AppContext, clock: Clock) -> None
     assert (theirs.total_fen, theirs.line_count) == (30_000, 1)
 
     export = ctx.settings.data_dir / "payment.csv"
-    with pytest.raises(IllegalTransition, match="not approved yet"):
+    with pytest.raises(IllegalTransition, match="only published batches"):
         settlement_batches.export_payment_file(ctx, [ours.batch_id], export)
     with pytest.raises(IllegalTransition):
         settlement_batches.mark_batch_paid(ctx, ours.batch_id, "TR-0")
@@ -284,7 +286,15 @@ def test_approve_export_pay_and_reconcile(ctx: AppContext, clock: Clock) -> None
     assert approved.status is BatchStatus.APPROVED
     with pytest.raises(IllegalTransition):
         settlement_batches.approve_batch(ctx, ours.batch_id, "finance-officer")
+    # Approved is not yet public: no money instructions leave before the notice is posted.
+    with pytest.raises(IllegalTransition, match="only published batches"):
+        settlement_batches.export_payment_file(ctx, [ours.batch_id], export)
+    with pytest.raises(IllegalTransition):
+        settlement_batches.mark_batch_paid(ctx, ours.batch_id, "TR-0")
 
+    published = settlement_batches.publish_batch(ctx, ours.batch_id)
+    assert published.status is BatchStatus.PUBLISHED
+    assert published.notice_until is not None
     assert settlement_batches.export_payment_file(ctx, [ours.batch_id], export) == 1
     with export.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -300,10 +310,13 @@ def test_approve_export_pay_and_reconcile(ctx: AppContext, clock: Clock) -> None
             "amount_yuan": "2000.02",
             "approved_by": "finance-officer",
             "approved_at": rows[0]["approved_at"],
+            "second_approved_by": "",
+            "notice_until": show(published.notice_until),
         }
     ]
     assert rows[0]["approved_at"].endswith("CST")
 
+    clock.set(published.notice_until)
     paid = settlement_batches.mark_batch_paid(ctx, ours.batch_id, "TR-2026-0001")
     assert paid.status is BatchStatus.PAID
     with pytest.raises(IllegalTransition):
@@ -364,7 +377,7 @@ def test_revoking_after_a_paid_stage_releases_only_what_is_still_committed(
     assert voucher_balances(ctx, issued.voucher_id)[Account.PAYABLE] == 45_000
     # What the institution earned before the revocation is still paid.
     settlement_batches.approve_batch(ctx, batch.batch_id, "finance-officer")
-    settlement_batches.mark_batch_paid(ctx, batch.batch_id, "TR-1")
+    publish_and_pay(ctx, clock, batch.batch_id, "TR-1")
     assert voucher_balances(ctx, issued.voucher_id)[Account.PAID] == 45_000
     assert all(r.agrees for r in settlement_batches.reconcile(ctx))
     assert ledger_problems(ctx) == []
@@ -414,7 +427,7 @@ def test_claw_back_reverses_paid_money_and_withholds_unpaid_lines(
     enrol(ctx, pending, world.institution)
     [march] = settlement.run_settlement(ctx, *MARCH).created
     settlement_batches.approve_batch(ctx, march.batch_id, "finance-officer")
-    settlement_batches.mark_batch_paid(ctx, march.batch_id, "TR-1")
+    publish_and_pay(ctx, clock, march.batch_id, "TR-1")
     # April: the second holder trains and certifies; that stage waits in an unpaid batch.
     clock.advance(timedelta(days=31))
     attend(ctx, clock, pending, COURSE_MINUTES)
@@ -432,7 +445,7 @@ def test_claw_back_reverses_paid_money_and_withholds_unpaid_lines(
         lifecycle.claw_back_voucher(ctx, paid_out, "twice")
     # Paying April's batch now pays nothing for the clawed-back voucher.
     settlement_batches.approve_batch(ctx, april.batch_id, "finance-officer")
-    settlement_batches.mark_batch_paid(ctx, april.batch_id, "TR-2")
+    publish_and_pay(ctx, clock, april.batch_id, "TR-2")
     assert voucher_balances(ctx, pending)[Account.PAID] == 0
     reconciliation = {r.batch_id: r for r in settlement_batches.reconcile(ctx)}
     assert reconciliation[april.batch_id].withheld_fen == april.total_fen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from builders import enrol, issue, training_world
+from builders import Clock, enrol, issue, publish_and_pay, training_world
 from skillvoucher.application import settlement, settlement_batches
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.statistics import compute_statistics
@@ -13,14 +13,14 @@ from skillvoucher.domain.ledger import Account
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 
 
-def test_statistics_count_vouchers_and_money_consistently(ctx: AppContext) -> None:
+def test_statistics_count_vouchers_and_money_consistently(ctx: AppContext, clock: Clock) -> None:
     world = training_world(ctx, people=3)
     vouchers = [issue(ctx, world.scheme.code, holder).voucher_id for holder in world.people]
     for voucher_id in vouchers[:2]:
         enrol(ctx, voucher_id, world.institution)
     [batch] = settlement.run_settlement(ctx, *MARCH).created
     settlement_batches.approve_batch(ctx, batch.batch_id, "finance-officer")
-    settlement_batches.mark_batch_paid(ctx, batch.batch_id, "TR-1")
+    publish_and_pay(ctx, clock, batch.batch_id, "TR-1")
 
     stats = compute_statistics(ctx)
     figures = stats.as_json()

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from skillvoucher.application.idempotency import IdempotencyKeyReused, IdempotentRequestInFlight
+from skillvoucher.application.rate_limits import RateLimited
 from skillvoucher.application.worker_identity import EsscUnavailable
 from skillvoucher.domain import errors as e
 from skillvoucher.domain.access import AccessDenied, NotAuthenticated
@@ -29,6 +30,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
     (DatabaseNotReady, 503),
     (EsscUnavailable, 502),
     (NotAuthenticated, 401),
+    (RateLimited, 429),
     (e.PayloadTooLarge, 413),
     (IdempotencyKeyReused, 422),
     (IdempotentRequestInFlight, 409),
@@ -56,6 +58,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "account_locked": ("账号已临时锁定", "The account is locked for a while"),
     "second_factor_required": ("需要动态验证码", "A second-factor code is required"),
     "access_denied": ("无权执行此操作", "Not permitted"),
+    "rate_limited": ("操作过于频繁，请稍后再试", "Too many attempts; try again later"),
     "payload_too_large": ("请求内容过大", "The request body is too large"),
     "essc_sign_in_failed": ("电子社保卡登录未完成", "The e-SSC sign-in did not complete"),
     "essc_unavailable": ("电子社保卡服务暂不可用", "The e-SSC cannot be reached"),
@@ -80,10 +83,28 @@ TITLES: dict[str, tuple[str, str]] = {
     "quota_exhausted": ("发放名额已满", "The quota is exhausted"),
     "insufficient_funds": ("资金不足", "Insufficient funds"),
     "illegal_transition": ("当前状态不允许此操作", "Not allowed in the current state"),
+    "notice_not_over": ("公示期未满，暂不能支付", "The public notice period is not over"),
     "voucher_expired": ("培训券已过期", "The voucher has expired"),
     "voucher_not_usable": ("培训券不可使用", "The voucher cannot be used"),
     "consent_invalid": ("授权码无效", "The consent code is not valid"),
     "course_not_usable": ("该课程不可使用此券", "The course cannot take this voucher"),
+    "attendance_implausible": ("考勤记录不可信", "The attendance event cannot be true"),
+    "attendance_in_two_places": (
+        "同一人短时间内在两家机构签到",
+        "The holder checked in at another institution at nearly the same time",
+    ),
+    "attendance_outside_course_dates": (
+        "考勤时间不在课程起止日期内",
+        "The attendance is outside the course dates",
+    ),
+    "attendance_device_burst": (
+        "同一设备短时间内签到人数过多",
+        "The device checked in too many people within seconds",
+    ),
+    "attendance_minutes_exceed_time": (
+        "线上学时超过实际经过的时间",
+        "The online minutes exceed the time that passed",
+    ),
     "scheme_not_active": ("项目未在发放中", "The scheme is not active"),
     "credential_invalid": ("电子凭证无效", "The voucher code is not valid"),
     "database_not_ready": ("服务暂不可用", "The service is not ready"),
@@ -150,6 +171,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     405: _documented("Method not allowed"),
     409: _documented("Conflict with the current state"),
     413: _documented("The request body is too large"),
+    429: _documented("Too many attempts"),
     422: _documented("Invalid input"),
     503: _documented("Not ready"),
 }
@@ -193,6 +215,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         status = status_of(error)
         # RFC 9110: a 401 names the scheme that would work.
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after_seconds)}
         return problem(request, status, error.code, error.message, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -13,7 +13,7 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.imports import ProgressCallback
 from skillvoucher.application.tabular import Row, read_rows
 from skillvoucher.application.training import record_attendance
-from skillvoucher.domain.attendance import AttendanceSource
+from skillvoucher.domain.attendance import MAX_DEVICE_ID_CHARS, AttendanceSource
 from skillvoucher.domain.errors import DomainError, InvalidInput
 from skillvoucher.domain.row_problems import RowProblem
 
@@ -67,4 +67,8 @@ def _event(row: Row) -> tuple[uuid.UUID, AttendanceSource, datetime, int, str | 
         raise InvalidInput(
             f"occurred_at {row['occurred_at']!r} is not a time like 2026-12-01T09:00+08:00"
         ) from None
-    return voucher_id, source, occurred_at, minutes, row.get("device_id") or None
+    device_id = row.get("device_id") or None
+    # The API bounds it in its request model; a file row must be held to the same width.
+    if device_id is not None and len(device_id) > MAX_DEVICE_ID_CHARS:
+        raise InvalidInput(f"device_id may have at most {MAX_DEVICE_ID_CHARS} characters")
+    return voucher_id, source, occurred_at, minutes, device_id

@@ -162,10 +162,14 @@ def _course(row: Row, institutions: dict[str, Any], occupations: dict[str, str])
         raise InvalidInput(f"institution {row['institution_credit_code']!r} is not imported yet")
     if not 1 <= len(row["course_code"]) <= 40:
         raise InvalidInput("course_code must have 1 to 40 characters")
+    if not 1 <= len(row["name"]) <= 120:
+        raise InvalidInput("name must have 1 to 120 characters")
     occupation = validate_occupation_code(row["occupation_code"])
     occupation_name = row.get("occupation_name") or occupations.get(occupation)
     if not occupation_name:
         raise InvalidInput(f"occupation {occupation} is not in the catalogue; give occupation_name")
+    if len(occupation_name) > 60:
+        raise InvalidInput("occupation_name may have at most 60 characters")
     start, end = _day(row["start_date"], "start_date"), _day(row["end_date"], "end_date")
     if end < start:
         raise InvalidInput("end_date is before start_date")

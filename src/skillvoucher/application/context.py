@@ -10,6 +10,7 @@ from functools import cached_property
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from skillvoucher.application.rate_limits import NoCounter, RateLimiter, limiter_for
 from skillvoucher.config import Settings
 from skillvoucher.credentials.digest_key import keyed_digest, load_or_create_digest_key
 from skillvoucher.credentials.keys import KeyStore
@@ -43,6 +44,17 @@ class AppContext:
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.audit_chain_key)
 
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """One limiter per context and its acting copies: counts must not restart per request."""
+        if "_rate_limiter" not in self.__dict__:
+            enabled = self.settings.rate_limits_enabled
+            self.__dict__["_rate_limiter"] = (
+                limiter_for(self.settings.redis_url) if enabled else RateLimiter(NoCounter())
+            )
+        limiter: RateLimiter = self.__dict__["_rate_limiter"]
+        return limiter
+
     def audit_chain_key(self) -> bytes:
         """The key of the audit trail's hash chain; read once, kept outside the database."""
         if "_audit_key" not in self.__dict__:
@@ -62,8 +74,10 @@ class AppContext:
 
     def acting_as(self, actor: str) -> AppContext:
         """The same context (engine, keys, clock) with ``actor`` named in the audit trail."""
+        _ = self.rate_limiter  # made here, on the shared context: counts outlive the request
         copy = replace(self, actor=actor)
-        for loaded in ("_digest_key", "_audit_key"):  # keep loaded keys: no disk read per request
+        # Keys already loaded travel along: no disk read per request.
+        for loaded in ("_digest_key", "_audit_key", "_rate_limiter"):
             if loaded in self.__dict__:
                 copy.__dict__[loaded] = self.__dict__[loaded]
         return copy

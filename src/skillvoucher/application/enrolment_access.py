@@ -14,6 +14,7 @@ from datetime import datetime
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.enrolment import cancel_enrolment, enrol
 from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
+from skillvoucher.application.rate_limits import CONSENT_TRIES_PER_VOUCHER
 from skillvoucher.domain.access import Permission, Principal, Scope
 from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
@@ -147,6 +148,8 @@ def enrol_as(
             voucher_check()
         course, institution = found
         course_code, institution_code = course.course_code, institution.credit_code
+    # Counted once the caller may see the voucher and course: a consent code is what is guessed.
+    ctx.rate_limiter.check(CONSENT_TRIES_PER_VOUCHER, str(voucher_id))
     receipt = enrol(ctx, voucher_id, institution_code, course_code, consent_code)
     return _view(ctx, principal, receipt.enrolment_id)
 

@@ -18,6 +18,7 @@ from skillvoucher.application.issuance import (
     issue_to_registered_person,
     push_issue,
 )
+from skillvoucher.application.rate_limits import CLAIMS_PER_PERSON
 from skillvoucher.domain.access import AccessDenied, Permission, Principal, Scope
 from skillvoucher.domain.errors import InvalidInput, NotFound, SchemeNotActive
 from skillvoucher.domain.identity import validate_credit_code
@@ -41,6 +42,7 @@ def claim_for(ctx: AppContext, principal: Principal, scheme_code: str) -> Issued
     person_id = principal.scope.person_id
     if person_id is None:
         raise AccessDenied("only a signed-in worker claims a voucher for themself")
+    ctx.rate_limiter.check(CLAIMS_PER_PERSON, str(person_id))
     return issue_to_registered_person(ctx, scheme_code, person_id)
 
 

@@ -34,7 +34,10 @@ def import_regions(ctx: AppContext, path: Path) -> ImportReport:
     except OSError as error:
         raise InvalidInput(f"cannot read {path}: {error.strerror}") from None
     with handle:
-        parsed = list(parse_regions_csv(handle))
+        try:
+            parsed = list(parse_regions_csv(handle))
+        except UnicodeDecodeError as error:
+            raise InvalidInput(f"{path.name} is not UTF-8 text: {error}") from None
     with ctx.unit_of_work() as uow:
         known = uow.regions.existing_codes()
         good: list[Region] = []

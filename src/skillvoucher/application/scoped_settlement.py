@@ -1,6 +1,6 @@
-"""Settlement as a signed-in principal does it: build, read, approve, export and mark paid,
-limited to the institutions within the principal's scope. A batch outside the scope answers
-exactly like a batch that does not exist."""
+"""Settlement as a signed-in principal does it: build, read, approve, publish, export and mark
+paid, limited to the institutions within the principal's scope. A batch outside the scope
+answers exactly like a batch that does not exist."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from skillvoucher.application.settlement_batches import (
     batch_summary,
     mark_batch_paid,
     payment_file_rows,
+    publish_batch,
     write_payment_file,
 )
 from skillvoucher.domain.access import Permission, Principal
@@ -41,6 +42,10 @@ class BatchDetails:
     created_at: datetime
     approved_at: datetime | None
     approved_by: str | None
+    second_approved_at: datetime | None
+    second_approved_by: str | None
+    published_at: datetime | None
+    published_by: str | None
     paid_at: datetime | None
     payment_reference: str | None
     stages: list[StageTotal]
@@ -100,6 +105,10 @@ def batch_details(ctx: AppContext, principal: Principal, batch_id: uuid.UUID) ->
             created_at=batch.created_at,
             approved_at=batch.approved_at,
             approved_by=batch.approved_by,
+            second_approved_at=batch.second_approved_at,
+            second_approved_by=batch.second_approved_by,
+            published_at=batch.published_at,
+            published_by=batch.published_by,
             paid_at=batch.paid_at,
             payment_reference=batch.payment_reference,
             stages=[StageTotal(*row) for row in uow.settlement.line_summary(batch_id)],
@@ -107,9 +116,16 @@ def batch_details(ctx: AppContext, principal: Principal, batch_id: uuid.UUID) ->
 
 
 def approve_within(ctx: AppContext, principal: Principal, batch_id: uuid.UUID) -> BatchSummary:
-    """Approve a draft batch within the principal's scope; the principal is the approver."""
+    """Approve a batch within the principal's scope; the principal is the approver (the
+    second one, for a large batch approved once by someone else)."""
     principal.require(Permission.SETTLEMENT_APPROVE)
     return approve_batch(ctx, batch_id, principal.label, scope=principal.scope)
+
+
+def publish_within(ctx: AppContext, principal: Principal, batch_id: uuid.UUID) -> BatchSummary:
+    """Put an approved batch within the principal's scope on public notice."""
+    principal.require(Permission.SETTLEMENT_APPROVE)
+    return publish_batch(ctx.acting_as(principal.label), batch_id, scope=principal.scope)
 
 
 def mark_paid_within(
@@ -124,7 +140,7 @@ def mark_paid_within(
 def payment_file_for(
     ctx: AppContext, principal: Principal, batch_ids: list[uuid.UUID]
 ) -> tuple[str, int]:
-    """The payment file's CSV text and its row count; every batch approved and in scope."""
+    """The payment file's CSV text and its row count; every batch published and in scope."""
     principal.require(Permission.SETTLEMENT_EXPORT)
     unique = list(dict.fromkeys(batch_ids))  # a batch asked for twice is paid once
     rows = payment_file_rows(ctx.acting_as(principal.label), unique, scope=principal.scope)

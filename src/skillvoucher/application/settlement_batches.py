@@ -1,5 +1,6 @@
-"""Settlement batches after they are built: approve, export the payment file, mark paid,
-and reconcile batches, lines and ledger."""
+"""Settlement batches after they are built: approve (twice, by two people, when large),
+publish for public notice, export the payment file, mark paid once the notice is over, and
+reconcile batches, lines and ledger."""
 
 from __future__ import annotations
 
@@ -7,16 +8,25 @@ import csv
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.fund_transfers import ApproverNotIndependent
 from skillvoucher.domain.access import Scope
 from skillvoucher.domain.errors import IllegalTransition, NotFound
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.money import yuan_string
-from skillvoucher.domain.settlement import BatchStatus
+from skillvoucher.domain.settlement import (
+    EXPORTABLE,
+    BatchStatus,
+    BatchStep,
+    approval_step,
+    check_notice_over,
+    next_batch_status,
+    notice_until,
+)
 from skillvoucher.domain.timekeeping import show
 from skillvoucher.persistence.tables import SettlementBatch
 from skillvoucher.persistence.unit_of_work import UnitOfWork
@@ -32,6 +42,7 @@ class BatchSummary:
     status: BatchStatus
     total_fen: int
     line_count: int
+    notice_until: datetime | None  # published: payable from this instant on
 
 
 def batch_summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
@@ -45,6 +56,7 @@ def batch_summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
         batch.status,
         batch.total_fen,
         batch.line_count,
+        batch.notice_until,
     )
 
 
@@ -63,21 +75,70 @@ def _batch(uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None) -> 
 def approve_batch(
     ctx: AppContext, batch_id: uuid.UUID, approver: str, scope: Scope | None = None
 ) -> BatchSummary:
+    """Approve a batch. Below the four-eyes amount one approval is enough; from it on, the
+    first approval leaves the batch approved once and another person's approval completes it."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         batch = _batch(uow, batch_id, scope)
-        if not uow.settlement.move_batch(
-            batch_id, BatchStatus.DRAFT, BatchStatus.APPROVED, approved_at=now, approved_by=approver
-        ):
-            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not draft")
+        step = approval_step(
+            batch.status, batch.total_fen, ctx.settings.settlement_second_approval_fen
+        )
+        after = next_batch_status(batch.status, step)
+        if step is BatchStep.SECOND_APPROVAL:
+            if approver == batch.approved_by:
+                raise ApproverNotIndependent("the second approval must come from another person")
+            values = {"second_approved_at": now, "second_approved_by": approver}
+        else:
+            values = {"approved_at": now, "approved_by": approver}
+        # On the status read: of two approvers racing for the same step, one wins.
+        if not uow.settlement.move_batch(batch_id, batch.status, after, **values):
+            raise _changed_meanwhile(batch_id)
+        payload: dict[str, object] = {"total_fen": batch.total_fen}
+        if step is BatchStep.SECOND_APPROVAL:
+            payload["first_approver"] = batch.approved_by
         uow.audit.record(
             at=now,
             actor=approver,
-            action="settlement.batch_approved",
+            action=(
+                "settlement.batch_approved_once"
+                if after is BatchStatus.APPROVED_ONCE
+                else "settlement.batch_approved"
+            ),
             entity_type="settlement_batch",
             entity_id=batch_id,
             region_code=batch.region_code,
-            payload={"total_fen": batch.total_fen},
+            payload=payload,
+        )
+        uow.commit()
+        uow.session.refresh(batch)
+        return batch_summary(uow, batch)
+
+
+def publish_batch(ctx: AppContext, batch_id: uuid.UUID, scope: Scope | None = None) -> BatchSummary:
+    """Put an approved batch on public notice for the configured number of days; it may be
+    exported at once and paid once the notice is over."""
+    now = ctx.clock()
+    until = notice_until(now, ctx.settings.settlement_notice_days)
+    with ctx.unit_of_work() as uow:
+        batch = _batch(uow, batch_id, scope)
+        after = next_batch_status(batch.status, BatchStep.PUBLISH)
+        if not uow.settlement.move_batch(
+            batch_id,
+            batch.status,
+            after,
+            published_at=now,
+            published_by=ctx.actor,
+            notice_until=until,
+        ):
+            raise _changed_meanwhile(batch_id)
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="settlement.batch_published",
+            entity_type="settlement_batch",
+            entity_id=batch_id,
+            region_code=batch.region_code,
+            payload={"total_fen": batch.total_fen, "notice_until": until.isoformat()},
         )
         uow.commit()
         uow.session.refresh(batch)
@@ -87,18 +148,21 @@ def approve_batch(
 def mark_batch_paid(
     ctx: AppContext, batch_id: uuid.UUID, payment_reference: str, scope: Scope | None = None
 ) -> BatchSummary:
-    """The treasury paid the batch: every line's payable moves to paid, per voucher."""
+    """The treasury paid the batch: every line's payable moves to paid, per voucher. Only a
+    published batch whose notice is over may be paid."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         batch = _batch(uow, batch_id, scope)
+        after = next_batch_status(batch.status, BatchStep.PAY)
+        check_notice_over(batch.notice_until, now)
         if not uow.settlement.move_batch(
             batch_id,
-            BatchStatus.APPROVED,
-            BatchStatus.PAID,
+            batch.status,
+            after,
             paid_at=now,
             payment_reference=payment_reference,
         ):
-            raise IllegalTransition(f"batch {batch_id} is {batch.status.value}, not approved")
+            raise _changed_meanwhile(batch_id)
         uow.ledger.post_many(
             [
                 Movement(
@@ -129,6 +193,10 @@ def mark_batch_paid(
         return batch_summary(uow, batch)
 
 
+def _changed_meanwhile(batch_id: uuid.UUID) -> IllegalTransition:
+    return IllegalTransition(f"batch {batch_id} changed meanwhile; read it again")
+
+
 PAYMENT_FILE_COLUMNS = (
     "batch_id",
     "institution_credit_code",
@@ -140,11 +208,13 @@ PAYMENT_FILE_COLUMNS = (
     "amount_yuan",
     "approved_by",
     "approved_at",
+    "second_approved_by",
+    "notice_until",
 )
 
 
 def export_payment_file(ctx: AppContext, batch_ids: list[uuid.UUID], path: Path) -> int:
-    """Write the CSV the treasury pays from; only approved (or paid) batches go in."""
+    """Write the CSV the treasury pays from; only published (or paid) batches go in."""
     rows = payment_file_rows(ctx, batch_ids)
     with path.open("w", newline="", encoding="utf-8") as handle:
         write_payment_file(handle, rows)
@@ -160,14 +230,17 @@ def write_payment_file(handle: TextIO, rows: Sequence[Sequence[object]]) -> None
 def payment_file_rows(
     ctx: AppContext, batch_ids: Sequence[uuid.UUID], scope: Scope | None = None
 ) -> list[list[object]]:
-    """One row per batch, in the order asked; every batch approved (or paid) and, with
+    """One row per batch, in the order asked; every batch published (or paid) and, with
     ``scope``, within it."""
     with ctx.unit_of_work() as uow:
         rows: list[list[object]] = []
         for batch_id in batch_ids:
             batch = _batch(uow, batch_id, scope)
-            if batch.status is BatchStatus.DRAFT:
-                raise IllegalTransition(f"batch {batch_id} is not approved yet")
+            if batch.status not in EXPORTABLE:
+                raise IllegalTransition(
+                    f"batch {batch_id} is {batch.status.value}: "
+                    "only published batches go into a payment file"
+                )
             institution = uow.settlement.institution_of(batch)
             rows.append(
                 [
@@ -181,6 +254,8 @@ def payment_file_rows(
                     yuan_string(batch.total_fen),
                     batch.approved_by or "",
                     show(batch.approved_at),
+                    batch.second_approved_by or "",
+                    show(batch.notice_until),
                 ]
             )
             # Who took money instructions out of the system, and when, is part of the trail.

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from skillvoucher.application import staff_accounts
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.rate_limits import SIGN_IN_PER_USER
 from skillvoucher.domain.access import (
     AccessDenied,
     NotAuthenticated,
@@ -143,6 +144,7 @@ def sign_in_staff(
 
     A failure is committed (the count must survive the refusal), so it runs in its own unit of
     work before the error is raised."""
+    ctx.rate_limiter.check(SIGN_IN_PER_USER, username.strip().lower())
     now = ctx.clock()
     failure: DomainError | None = None
     with ctx.unit_of_work() as uow:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from skillvoucher.domain.errors import InvalidInput
 
 Row = dict[str, str]
+Cells = Generator[tuple[int, list[str]], None, None]
 
 
 def read_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, Row]]:
@@ -22,11 +23,13 @@ def read_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, Row]]:
     if not path.is_file():
         raise InvalidInput(f"{path} does not exist")
     if suffix == ".csv":
-        rows = _csv_rows(path)
+        read = _csv_rows
     elif suffix == ".xlsx":
-        rows = _xlsx_rows(path)
+        read = _xlsx_rows
     else:
         raise InvalidInput(f"{path.name}: only .csv and .xlsx files can be imported")
+    _check_whole_file(path, read)
+    rows = read(path)
     try:
         header = next(rows)[1]
     except StopIteration:
@@ -34,13 +37,31 @@ def read_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, Row]]:
     columns = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in columns]
     if missing:
+        rows.close()
         raise InvalidInput(f"{path.name} lacks the column(s): {', '.join(missing)}")
     return _as_dicts(columns, rows)
 
 
-def _as_dicts(
-    columns: list[str], rows: Iterator[tuple[int, list[str]]]
-) -> Iterator[tuple[int, Row]]:
+def _check_whole_file(path: Path, read: Callable[[Path], Cells]) -> None:
+    """Read the whole file once before any row is handed out.
+
+    Importers commit chunk by chunk, so a file that turns out unreadable at its 10,000th line
+    would otherwise leave its first chunks written. A NUL character is refused too: no text
+    column may hold one (PostgreSQL cannot store it), and it nearly always means a file in
+    another encoding, such as UTF-16 without a byte order mark.
+    """
+    rows = read(path)
+    try:
+        for line, cells in rows:
+            if any("\x00" in cell for cell in cells):
+                raise InvalidInput(
+                    f"{path.name} line {line} holds a NUL character: is it UTF-8 text?"
+                )
+    finally:
+        rows.close()
+
+
+def _as_dicts(columns: list[str], rows: Cells) -> Iterator[tuple[int, Row]]:
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue
@@ -48,7 +69,7 @@ def _as_dicts(
         yield line, {col: padded[i].strip() for i, col in enumerate(columns) if col}
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path) -> Cells:
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as error:
@@ -67,19 +88,43 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             yield start, cells
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path) -> Cells:
     from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
 
+    # Opened here, not by openpyxl: openpyxl leaves its own handle open when a file is broken.
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise InvalidInput(f"{path.name} is not a readable XLSX file: {error}") from None
-    try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell_text(v) for v in values]
-    finally:
-        workbook.close()
+        handle = path.open("rb")
+    except OSError as error:
+        raise InvalidInput(f"cannot read {path}: {error.strerror}") from None
+    with handle:
+        try:
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises many kinds for a broken file
+            raise InvalidInput(f"{path.name} is not a readable XLSX file: {error}") from None
+        try:
+            # Read-only mode parses a sheet only while iterating it: a broken sheet fails here.
+            values_of_rows = _rows_or_invalid(path, lambda: iter(workbook.worksheets[0].values))
+            for number, values in enumerate(values_of_rows, start=1):
+                yield number, [_cell_text(v) for v in values]
+        finally:
+            workbook.close()
+
+
+def _rows_or_invalid(
+    path: Path, open_rows: Callable[[], Iterator[tuple[object, ...]]]
+) -> Iterator[tuple[object, ...]]:
+    """The sheet's rows, with any failure of openpyxl to read one turned into InvalidInput."""
+    rows: Iterator[tuple[object, ...]] | None = None
+    while True:
+        try:
+            if rows is None:
+                rows = open_rows()
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as error:  # openpyxl raises many kinds for a broken sheet
+            raise InvalidInput(f"{path.name} has an unreadable sheet: {error}") from None
+        yield values
 
 
 def _cell_text(value: object) -> str:

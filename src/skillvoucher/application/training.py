@@ -7,12 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from skillvoucher.application.context import AppContext
-from skillvoucher.domain.attendance import MAX_MINUTES_PER_EVENT, AttendanceSource
+from skillvoucher.domain.attendance import (
+    DEVICE_BURST_WINDOW,
+    MAX_DEVICE_ID_CHARS,
+    MAX_MINUTES_PER_EVENT,
+    ONLINE_OVERLAP_REACH,
+    TWO_PLACES_WINDOW,
+    AttendanceFact,
+    AttendanceSource,
+    ImplausibleAttendance,
+    implausibility,
+)
 from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound, VoucherNotUsable
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.settlement import attendance_percent
 from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_status
+from skillvoucher.persistence.repositories.attendance_checks import AttendanceChecks
+from skillvoucher.persistence.tables import Course, Enrolment
 
 # Devices' clocks drift; an event a little in the future is a clock, not a forgery.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -36,9 +48,12 @@ def record_attendance(
 ) -> AttendanceReceipt:
     """Record one check-in (offline) or a span of learning minutes (online), once.
 
-    With ``enrolment_id``, only for that enrolment (not a newer one that replaced it)."""
+    With ``enrolment_id``, only for that enrolment (not a newer one that replaced it). An event
+    that cannot be true (see ``domain.attendance``) is refused with the rule it breaks."""
     if not 0 < minutes <= MAX_MINUTES_PER_EVENT:
         raise InvalidInput(f"minutes must be between 1 and {MAX_MINUTES_PER_EVENT}")
+    if device_id is not None and not 1 <= len(device_id) <= MAX_DEVICE_ID_CHARS:
+        raise InvalidInput(f"a device id has 1 to {MAX_DEVICE_ID_CHARS} characters")
     if occurred_at.tzinfo is None:
         raise InvalidInput("the attendance time needs a time zone")
     now = ctx.clock()
@@ -60,6 +75,18 @@ def record_attendance(
             raise InvalidInput("the attendance time is before the enrolment")
         course = uow.catalogue.course(enrolment.course_id)
         assert course is not None
+        event = AttendanceFact(
+            enrolment.person_id,
+            enrolment.id,
+            enrolment.institution_id,
+            source,
+            device_id,
+            occurred_at,
+            minutes,
+        )
+        refused = _implausibility(AttendanceChecks(uow.session), event, enrolment, course)
+        if refused is not None:
+            raise refused
         recorded = uow.vouchers.add_attendance(
             {
                 "id": new_id(),
@@ -92,6 +119,34 @@ def record_attendance(
         total = enrolment.attended_minutes
         uow.commit()
     return AttendanceReceipt(recorded, total, attendance_percent(total, course.hours))
+
+
+def _implausibility(
+    checks: AttendanceChecks, event: AttendanceFact, enrolment: Enrolment, course: Course
+) -> ImplausibleAttendance | None:
+    """Why ``event`` cannot be true, judged against the recorded events near it."""
+    if checks.already_recorded(event.enrolment_id, event.source, event.occurred_at):
+        return None  # a re-sent event changes nothing, so it cannot be impossible now
+    at = event.occurred_at
+    nearby = checks.offline_of_person(
+        event.person_id, at - TWO_PLACES_WINDOW, at + TWO_PLACES_WINDOW
+    )
+    if event.device_id is not None:
+        nearby += checks.of_device(
+            event.institution_id,
+            event.device_id,
+            at - DEVICE_BURST_WINDOW,
+            at + DEVICE_BURST_WINDOW,
+        )
+    if event.source is AttendanceSource.ONLINE:
+        # Spans overlapping the new one end after it starts and start before it ends; recorded
+        # spans never overlap each other (this rule refused that), so these are all of them.
+        nearby += checks.online_of_enrolment(
+            event.enrolment_id, event.span_start, at + ONLINE_OVERLAP_REACH
+        )
+    return implausibility(
+        event, nearby, (course.start_date, course.end_date), enrolment.enrolled_at
+    )
 
 
 def record_completion(

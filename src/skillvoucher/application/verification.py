@@ -21,8 +21,13 @@ def verify_code(ctx: AppContext, code: str) -> VerifiedVoucher:
     """Raise a CredentialError for a forged, altered, expired or unknown-key code, NotFound for
     a well-signed code of a voucher this deployment does not hold; else the claims and status."""
     claims = verify_voucher(code, ctx.keys.public_keys(), ctx.clock())
+    try:
+        voucher_id = uuid.UUID(claims.voucher_id)
+    except ValueError:
+        # Genuinely signed, but not an id this deployment issues: held by no voucher here.
+        raise NotFound(f"voucher {claims.voucher_id} is not held here") from None
     with ctx.unit_of_work() as uow:
-        voucher = uow.vouchers.get(uuid.UUID(claims.voucher_id))
+        voucher = uow.vouchers.get(voucher_id)
         if voucher is None:
             raise NotFound(f"voucher {claims.voucher_id} is not held here")
         return VerifiedVoucher(claims, voucher.status)

@@ -13,6 +13,7 @@ from enum import StrEnum
 from skillvoucher.application import enrolment, lifecycle
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.paging import MAX_PAGE, Page, check_limit, cursor_id, page_of
+from skillvoucher.application.rate_limits import CONSENT_GRANTS_PER_VOUCHER
 from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.application.voucher_views import VoucherDetails, voucher_details
 from skillvoucher.credentials.qr import qr_png, qr_svg
@@ -162,6 +163,7 @@ def consent_for(
     if principal.scope.person_id is None:
         raise AccessDenied("only the voucher's holder may grant consent")
     _visible(ctx, principal, voucher_id)
+    ctx.rate_limiter.check(CONSENT_GRANTS_PER_VOUCHER, str(voucher_id))
     return enrolment.grant_consent(ctx, voucher_id)
 
 

@@ -1,4 +1,5 @@
-"""``skillvoucher settle``: build, approve, export, pay and reconcile settlement batches."""
+"""``skillvoucher settle``: build, approve, publish, export, pay and reconcile settlement
+batches."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from skillvoucher.application.settlement_batches import (
     export_payment_file,
     list_batches,
     mark_batch_paid,
+    publish_batch,
     reconcile,
 )
 from skillvoucher.cli.context import open_app
@@ -24,6 +26,7 @@ from skillvoucher.cli.errors import EXIT_FAILED
 from skillvoucher.cli.output import progress_bar, stdout, table, yuan
 from skillvoucher.cli.params import parse_day
 from skillvoucher.domain.settlement import BatchStatus
+from skillvoucher.domain.timekeeping import show
 
 app = typer.Typer(invoke_without_command=True)
 
@@ -68,7 +71,7 @@ def settle(
         str | None, typer.Option(metavar="CREDIT_CODE", help="Only this institution.")
     ] = None,
 ) -> None:
-    """Settlement batches: build them for a period, approve, export, mark paid, reconcile.
+    """Settlement batches: build for a period, approve, publish, export, mark paid, reconcile.
 
     `skillvoucher settle --from DATE --to DATE [--institution CODE]` builds one draft batch per
     institution for the period, paying the stages each voucher has earned; re-running it
@@ -107,20 +110,38 @@ def approve(
     batch_id: BatchId,
     approver: Annotated[str, typer.Option(metavar="NAME", help="Who approves it.")],
 ) -> None:
-    """Approve a draft batch, so that it can be exported for payment."""
+    """Approve a draft batch, so that it can be published; a large batch needs a second
+    approval by another person."""
     with open_app() as ctx:
         batch = approve_batch(ctx, batch_id, approver)
-    stdout().print(f"batch {batch.batch_id} approved: {yuan(batch.total_fen)}")
+    if batch.status is BatchStatus.APPROVED_ONCE:
+        stdout().print(
+            f"batch {batch.batch_id} approved once: {yuan(batch.total_fen)} needs a second "
+            "approval by another person"
+        )
+    else:
+        stdout().print(f"batch {batch.batch_id} approved: {yuan(batch.total_fen)}")
+
+
+@app.command("publish")
+def publish(batch_id: BatchId) -> None:
+    """Put an approved batch on public notice; it can be exported now and paid after it."""
+    with open_app() as ctx:
+        batch = publish_batch(ctx, batch_id)
+    stdout().print(
+        f"batch {batch.batch_id} published: {yuan(batch.total_fen)}, "
+        f"on notice until {show(batch.notice_until)}"
+    )
 
 
 @app.command("export")
 def export(
     batch_ids: Annotated[
-        list[uuid.UUID], typer.Argument(metavar="BATCH_ID...", help="Approved batches.")
+        list[uuid.UUID], typer.Argument(metavar="BATCH_ID...", help="Published batches.")
     ],
     out: Annotated[Path, typer.Option(metavar="FILE.csv", help="The payment file to write.")],
 ) -> None:
-    """Write the treasury's payment file (CSV) for approved batches."""
+    """Write the treasury's payment file (CSV) for published batches."""
     with open_app() as ctx:
         written = export_payment_file(ctx, batch_ids, out)
     stdout().print(f"wrote {written} batch(es) to {out}")
@@ -133,7 +154,7 @@ def paid(
         str, typer.Option(metavar="REF", help="The treasury's payment reference.")
     ],
 ) -> None:
-    """Record that the treasury paid an approved batch."""
+    """Record that the treasury paid a published batch whose notice is over."""
     with open_app() as ctx:
         batch = mark_batch_paid(ctx, batch_id, reference)
     stdout().print(f"batch {batch.batch_id} paid: {yuan(batch.total_fen)}")

@@ -2,8 +2,9 @@
 
 A demo clock starts on 2 March and moves through the training year: schemes launch, vouchers
 are pushed, claimed and requested by enterprises; holders enrol, attend and certify;
-institutions are settled and paid; unused vouchers expire. Everything goes through the same
-application functions as the CLI, so the demo is also an end-to-end check of them.
+institutions are settled, put on public notice and paid; unused vouchers expire. Everything
+goes through the same application functions as the CLI, so the demo is also an end-to-end
+check of them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import CourseNotUsable, DomainError, QuotaExhausted
 from skillvoucher.domain.occupations import builtin_occupations
 from skillvoucher.domain.regions import RegionLevel, builtin_regions
+from skillvoucher.domain.settlement import BatchStatus, notice_until
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence import migrate
 
@@ -150,13 +152,15 @@ def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026
 
     clock.move_to(_cst(year, 7, 3))
     outcome.payment_file = _settle_and_pay(
-        ctx, reporter, date(year, 3, 1), date(year, 6, 30), folder / "payments-h1.csv"
+        ctx, reporter, clock, date(year, 3, 1), date(year, 6, 30), folder / "payments-h1.csv"
     )
     clock.move_to(_cst(year, 9, 15))
     advance = reporter.stage("Expiring unused vouchers", None)
     outcome.counts["expired"] = lifecycle.expire_vouchers(ctx, progress=advance)
     clock.move_to(_cst(year, 10, 8))
-    _settle_and_pay(ctx, reporter, date(year, 7, 1), date(year, 9, 30), folder / "payments-q3.csv")
+    _settle_and_pay(
+        ctx, reporter, clock, date(year, 7, 1), date(year, 9, 30), folder / "payments-q3.csv"
+    )
     outcome.ledger_problems = ledger_checks.ledger_problems(ctx)
     return outcome
 
@@ -292,15 +296,27 @@ def _attend(
     scale: Scale,
     year: int,
 ) -> None:
-    """Real-name check-ins spread over April to June; most holders attend enough, some do not."""
+    """Real-name check-ins spread over April to June; most holders attend enough, some do not.
+
+    Plausible ones: each institution's door lets its trainees in one by one, 20 seconds apart,
+    and a holder with several vouchers attends each course on a different weekday."""
     advance = reporter.stage("Attendance (face, card, QR, online)", len(enrolled))
     clock.move_to(_cst(year, 6, 16))
     sources = (AttendanceSource.FACE, AttendanceSource.CARD, AttendanceSource.QR)
-    for n, (voucher_id, seat) in enumerate(enrolled, start=1):
+    with ctx.unit_of_work() as uow:
+        vouchers = [uow.vouchers.get(voucher_id) for voucher_id, _seat in enrolled]
+    courses_of: dict[uuid.UUID, int] = defaultdict(int)
+    in_queue: dict[str, int] = defaultdict(int)
+    for n, ((voucher_id, seat), voucher) in enumerate(zip(enrolled, vouchers, strict=True), 1):
+        assert voucher is not None
+        weekday = courses_of[voucher.person_id] % 7
+        courses_of[voucher.person_id] += 1
+        place = in_queue[seat.institution]
+        in_queue[seat.institution] += 1
         diligence = rng.choice((0.5, 0.9, 1.0, 1.0, 1.1))
         per_event = max(1, min(1440, round(seat.hours * 60 * diligence / scale.attendance_events)))
         for k in range(scale.attendance_events):
-            at = _cst(year, 4, 1) + timedelta(days=7 * k, minutes=rng.randrange(0, 120))
+            at = _cst(year, 4, 1) + timedelta(days=7 * k + weekday, seconds=20 * place)
             source = rng.choice(sources)
             training.record_attendance(
                 ctx, voucher_id, source, at, per_event, f"DEV-{seat.institution[-6:]}"
@@ -331,15 +347,26 @@ def _complete(
 
 
 def _settle_and_pay(
-    ctx: AppContext, reporter: Reporter, start: date, end: date, payment_file: Path
+    ctx: AppContext,
+    reporter: Reporter,
+    clock: DemoClock,
+    start: date,
+    end: date,
+    payment_file: Path,
 ) -> Path | None:
+    """Build, approve (a second person for large batches), publish, export, and pay once the
+    public notice is over."""
     advance = reporter.stage(f"Settlement {start:%m-%d} to {end:%m-%d}", None)
     run = settlement.run_settlement(ctx, start, end, progress=lambda done, _t: advance(done))
     if not run.created:
         return None
     for batch in run.created:
-        settlement_batches.approve_batch(ctx, batch.batch_id, "太原市人社局审核员")
+        approved = settlement_batches.approve_batch(ctx, batch.batch_id, "太原市人社局审核员")
+        if approved.status is BatchStatus.APPROVED_ONCE:
+            settlement_batches.approve_batch(ctx, batch.batch_id, "太原市人社局财务科长")
+        settlement_batches.publish_batch(ctx, batch.batch_id)
     settlement_batches.export_payment_file(ctx, [b.batch_id for b in run.created], payment_file)
+    clock.move_to(notice_until(clock.now, ctx.settings.settlement_notice_days) + timedelta(hours=9))
     for batch in run.created:
         settlement_batches.mark_batch_paid(
             ctx, batch.batch_id, f"TR-{end:%Y%m}-{str(batch.batch_id)[-6:]}"

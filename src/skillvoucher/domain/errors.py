@@ -71,6 +71,12 @@ class IllegalTransition(DomainError):
     code = "illegal_transition"
 
 
+class NoticeNotOver(IllegalTransition):
+    """A settlement batch is paid only after its public notice (objection period) ended."""
+
+    code = "notice_not_over"
+
+
 class VoucherExpired(DomainError):
     code = "voucher_expired"
 

@@ -36,6 +36,9 @@ PROVINCIAL_PREFIXES: frozenset[str] = frozenset(
 )
 
 CSV_COLUMNS = ("code", "name", "name_en")
+# The widths of the regions table's name columns.
+MAX_NAME_CHARS = 60
+MAX_NAME_EN_CHARS = 80
 
 
 class RegionLevel(StrEnum):
@@ -167,6 +170,14 @@ def parse_regions_csv(stream: TextIO) -> Iterator[Region | RowProblem]:
         if not name:
             yield RowProblem(line=line, reason="name is missing", key=code)
             continue
+        name_en = row[name_en_at].strip()
+        if len(name) > MAX_NAME_CHARS or len(name_en) > MAX_NAME_EN_CHARS:
+            reason = f"name may have {MAX_NAME_CHARS}, name_en {MAX_NAME_EN_CHARS} characters"
+            yield RowProblem(line=line, reason=reason, key=code)
+            continue
+        if "\x00" in name + name_en:
+            yield RowProblem(line=line, reason="a name holds a NUL character", key=code)
+            continue
         if code in first_seen:
             reason = f"duplicate code {code} (first on line {first_seen[code]})"
             yield RowProblem(line=line, reason=reason, key=code)
@@ -175,7 +186,7 @@ def parse_regions_csv(stream: TextIO) -> Iterator[Region | RowProblem]:
         yield Region(
             code=code,
             name=name,
-            name_en=row[name_en_at].strip(),
+            name_en=name_en,
             level=region_level(code),
             parent_code=parent_code(code),
         )

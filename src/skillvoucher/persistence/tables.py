@@ -251,6 +251,9 @@ class AttendanceEvent(Base):
         # A re-sent event (same enrolment, source and time) is the same event: re-runnable uploads.
         sa.UniqueConstraint("enrolment_id", "source", "occurred_at"),
         sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
+        # Attendance checks look at a device's, or an institution's, check-ins around a moment.
+        sa.Index(None, "device_id", "occurred_at"),
+        sa.Index(None, "institution_id", "occurred_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -280,8 +283,13 @@ class SettlementBatch(Base):
     total_fen: Mapped[int] = mapped_column(Fen)
     line_count: Mapped[int]
     created_at: Mapped[datetime]
-    approved_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]  # the first (or only) approval
     approved_by: Mapped[str | None] = mapped_column(sa.String(80))
+    second_approved_at: Mapped[datetime | None]  # four eyes, for large batches
+    second_approved_by: Mapped[str | None] = mapped_column(sa.String(80))
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(sa.String(80))
+    notice_until: Mapped[datetime | None]  # payable from this instant on
     paid_at: Mapped[datetime | None]
     payment_reference: Mapped[str | None] = mapped_column(sa.String(60))
 

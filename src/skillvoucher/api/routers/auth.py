@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skillvoucher.api.auth import CSRF_HEADER, SESSION_COOKIE, SignedIn
 from skillvoucher.api.dependencies import Context
+from skillvoucher.application.rate_limits import SIGN_IN_PER_CLIENT
 from skillvoucher.application.sign_in import IssuedSession, sign_in_staff, sign_out
 from skillvoucher.application.staff_accounts import begin_totp_setup, confirm_totp
 from skillvoucher.config import Settings
@@ -79,10 +80,12 @@ def set_session_cookie(response: Response, issued: IssuedSession, settings: Sett
 
 
 @router.post("/sign-in", response_model=SessionOut)
-def sign_in(ctx: Context, body: SignInRequest, response: Response) -> SessionOut:
+def sign_in(ctx: Context, body: SignInRequest, request: Request, response: Response) -> SessionOut:
     """Staff sign-in with a password, and the TOTP code when the account has one.
 
     Five wrong attempts in a row lock the account for a quarter of an hour."""
+    client = request.client.host if request.client else "unknown"
+    ctx.rate_limiter.check(SIGN_IN_PER_CLIENT, client)
     issued = sign_in_staff(ctx, body.username, body.password, body.totp_code)
     if body.cookie:
         set_session_cookie(response, issued, ctx.settings)

@@ -1,4 +1,5 @@
-"""Settlement batches: build for a period, read, approve, export the payment file, mark paid."""
+"""Settlement batches: build for a period, read, approve (four eyes when large), publish for
+public notice, export the payment file, mark paid once the notice is over."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from skillvoucher.application.scoped_settlement import (
     build_settlement,
     mark_paid_within,
     payment_file_for,
+    publish_within,
 )
 from skillvoucher.application.settlement_batches import BatchSummary
 from skillvoucher.domain.access import Permission as P
@@ -110,8 +112,23 @@ def approve(
     caller: Annotated[Principal, Allowed(P.SETTLEMENT_APPROVE)],
     batch_id: uuid.UUID,
 ) -> BatchSummary:
-    """Approve a draft batch; the caller is recorded as its approver."""
+    """Approve a batch; the caller is recorded as its approver. A batch of at least the
+    four-eyes amount (setting `settlement_second_approval_fen`) needs two approvals by two
+    different people: the first leaves it `approved_once`, and the same person approving again
+    answers 403 `approver_not_independent`."""
     return approve_within(ctx, caller, batch_id)
+
+
+@router.post("/settlement/batches/{batch_id:uuid}/publish", response_model=BatchSummary)
+def publish(
+    ctx: Context,
+    caller: Annotated[Principal, Allowed(P.SETTLEMENT_APPROVE)],
+    batch_id: uuid.UUID,
+) -> BatchSummary:
+    """Put an approved batch on public notice (setting `settlement_notice_days`, 5 by default;
+    the day of publication does not count). Its payment file may be exported from now on; it
+    may be paid from `notice_until` on."""
+    return publish_within(ctx, caller, batch_id)
 
 
 @router.post("/settlement/batches/{batch_id:uuid}/paid", response_model=BatchSummary)
@@ -121,7 +138,8 @@ def paid(
     batch_id: uuid.UUID,
     body: PaidRequest,
 ) -> BatchSummary:
-    """The treasury paid an approved batch: its lines' payable amounts move to paid."""
+    """The treasury paid a published batch whose notice is over (before `notice_until`: 409
+    `notice_not_over`): its lines' payable amounts move to paid."""
     return mark_paid_within(ctx, caller, batch_id, body.payment_reference)
 
 
@@ -135,7 +153,7 @@ def payment_file(
     caller: Annotated[Principal, Allowed(P.SETTLEMENT_EXPORT)],
     body: PaymentFileRequest,
 ) -> Response:
-    """The CSV the treasury pays from, one row per batch; every batch must be approved (or
+    """The CSV the treasury pays from, one row per batch; every batch must be published (or
     paid) and within the caller's scope."""
     text, _rows = payment_file_for(ctx, caller, body.batch_ids)
     return Response(
