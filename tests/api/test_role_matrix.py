@@ -83,6 +83,7 @@ class Targets:
             "scheme_code": self.scheme_code,
             "code": self.scheme_code,
             "region_code": self.region_code,
+            "institution_id": self.institution_id,
         }
 
 
@@ -228,6 +229,9 @@ OPS: tuple[Op, ...] = (
     ),
     Op("GET", "/api/v1/statistics"),
     Op("GET", "/api/v1/audit-events"),
+    Op("GET", "/api/v1/risk-flags"),
+    Op("POST", "/api/v1/institutions/{institution_id}/suspend", lambda t: {"reason": "matrix"}),
+    Op("POST", "/api/v1/institutions/{institution_id}/reinstate"),
 )
 
 

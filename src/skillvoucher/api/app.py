@@ -23,6 +23,7 @@ from skillvoucher.api.routers import (
     health,
     issuance,
     people,
+    risk,
     schemes,
     settlement,
     statistics,
@@ -63,4 +64,5 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(funds.router)
     app.include_router(statistics.router)
     app.include_router(audit.router)
+    app.include_router(risk.router)
     return app

@@ -18,7 +18,8 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.application.settlement_batches import BatchSummary, batch_summary
 from skillvoucher.domain.access import Scope
-from skillvoucher.domain.errors import InvalidInput, NotFound
+from skillvoucher.domain.catalogue import ApprovalStatus
+from skillvoucher.domain.errors import InstitutionSuspended, InvalidInput, NotFound
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.schemes import SchemeRules
@@ -41,6 +42,7 @@ class SettlementRun:
     created: list[BatchSummary]
     already_settled: int  # institutions whose batch for this period existed already
     vouchers_settled: int  # vouchers that reached their final state in this run
+    suspended: int = 0  # institutions skipped: an administrator suspended them
 
 
 def run_settlement(
@@ -52,7 +54,8 @@ def run_settlement(
     scope: Scope | None = None,
 ) -> SettlementRun:
     """Build one draft batch per institution for the period (one transaction each); with
-    ``scope``, only for the institutions within it."""
+    ``scope``, only for the institutions within it. Suspended institutions are skipped (and
+    one named explicitly is refused): their unpaid settlement waits for reinstatement."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     until = end_of_local_day(period_end)
@@ -62,10 +65,15 @@ def run_settlement(
             institution = uow.catalogue.institution_by_code(institution_code)
             if institution is None:
                 raise NotFound(f"institution {institution_code} is not known")
+            if institution.approval_status is ApprovalStatus.SUSPENDED:
+                raise InstitutionSuspended(f"institution {institution_code} is suspended")
             institution_id = institution.id
         by_institution: dict[uuid.UUID, list[SettlementCandidate]] = defaultdict(list)
         for candidate in uow.settlement.candidates(until, institution_id, scope):
             by_institution[candidate.institution_id].append(candidate)
+        suspended = [i for i in by_institution if _is_suspended(uow, i)]
+        for inst_id in suspended:
+            del by_institution[inst_id]
     created: list[BatchSummary] = []
     existing = settled = 0
     for done, (inst_id, candidates) in enumerate(sorted(by_institution.items()), start=1):
@@ -79,7 +87,12 @@ def run_settlement(
                 created.append(summary)
         if progress is not None:
             progress(done, len(by_institution))
-    return SettlementRun(created, existing, settled)
+    return SettlementRun(created, existing, settled, len(suspended))
+
+
+def _is_suspended(uow: UnitOfWork, institution_id: uuid.UUID) -> bool:
+    institution = uow.catalogue.institution(institution_id)
+    return institution is not None and institution.approval_status is ApprovalStatus.SUSPENDED
 
 
 def _settle_institution(

@@ -15,7 +15,8 @@ from typing import TextIO
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.fund_transfers import ApproverNotIndependent
 from skillvoucher.domain.access import Scope
-from skillvoucher.domain.errors import IllegalTransition, NotFound
+from skillvoucher.domain.catalogue import ApprovalStatus
+from skillvoucher.domain.errors import IllegalTransition, InstitutionSuspended, NotFound
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.money import yuan_string
 from skillvoucher.domain.settlement import (
@@ -72,6 +73,22 @@ def _batch(uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None) -> 
     return batch
 
 
+def _payable_batch(
+    uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None
+) -> SettlementBatch:
+    """The batch, refused while its institution is suspended and the batch is unpaid: no
+    unpaid money moves on (re-exporting a paid batch's row moves none)."""
+    batch = _batch(uow, batch_id, scope)
+    institution = uow.settlement.institution_of(batch)
+    suspended = institution.approval_status is ApprovalStatus.SUSPENDED
+    if suspended and batch.status is not BatchStatus.PAID:
+        raise InstitutionSuspended(
+            f"institution {institution.credit_code} is suspended: "
+            f"batch {batch_id} waits until it is reinstated"
+        )
+    return batch
+
+
 def approve_batch(
     ctx: AppContext, batch_id: uuid.UUID, approver: str, scope: Scope | None = None
 ) -> BatchSummary:
@@ -79,7 +96,7 @@ def approve_batch(
     first approval leaves the batch approved once and another person's approval completes it."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id, scope)
+        batch = _payable_batch(uow, batch_id, scope)
         step = approval_step(
             batch.status, batch.total_fen, ctx.settings.settlement_second_approval_fen
         )
@@ -120,7 +137,7 @@ def publish_batch(ctx: AppContext, batch_id: uuid.UUID, scope: Scope | None = No
     now = ctx.clock()
     until = notice_until(now, ctx.settings.settlement_notice_days)
     with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id, scope)
+        batch = _payable_batch(uow, batch_id, scope)
         after = next_batch_status(batch.status, BatchStep.PUBLISH)
         if not uow.settlement.move_batch(
             batch_id,
@@ -152,7 +169,7 @@ def mark_batch_paid(
     published batch whose notice is over may be paid."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        batch = _batch(uow, batch_id, scope)
+        batch = _payable_batch(uow, batch_id, scope)
         after = next_batch_status(batch.status, BatchStep.PAY)
         check_notice_over(batch.notice_until, now)
         if not uow.settlement.move_batch(
@@ -235,7 +252,7 @@ def payment_file_rows(
     with ctx.unit_of_work() as uow:
         rows: list[list[object]] = []
         for batch_id in batch_ids:
-            batch = _batch(uow, batch_id, scope)
+            batch = _payable_batch(uow, batch_id, scope)
             if batch.status not in EXPORTABLE:
                 raise IllegalTransition(
                     f"batch {batch_id} is {batch.status.value}: "

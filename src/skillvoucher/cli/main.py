@@ -14,6 +14,7 @@ from skillvoucher.cli import (
     demo,
     funds,
     imports,
+    institutions,
     issuance,
     keys,
     regions,
@@ -60,6 +61,7 @@ app.add_typer(db.app, name="db", rich_help_panel=SETUP)
 app.add_typer(regions.app, name="regions", rich_help_panel=SETUP)
 app.add_typer(imports.app, name="import", rich_help_panel=SETUP)
 app.add_typer(keys.app, name="keys", rich_help_panel=SETUP)
+app.add_typer(institutions.app, name="institution", rich_help_panel=TRAINING)
 app.add_typer(access.account_app, name="account", rich_help_panel=SETUP)
 app.add_typer(access.apikey_app, name="apikey", rich_help_panel=SETUP)
 app.add_typer(schemes.app, name="scheme", rich_help_panel=VOUCHERS)

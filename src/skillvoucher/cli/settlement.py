@@ -92,6 +92,7 @@ def settle(
     console.print(
         f"{len(run.created)} batch(es) built, {run.already_settled} existed already for this "
         f"period; {run.vouchers_settled} voucher(s) fully settled"
+        + (f"; {run.suspended} suspended institution(s) skipped" if run.suspended else "")
     )
 
 

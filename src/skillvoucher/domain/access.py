@@ -45,6 +45,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     ACCOUNT_MANAGE = "account:manage"
     API_KEY_MANAGE = "api_key:manage"
+    RISK_READ = "risk:read"
+    INSTITUTION_SUSPEND = "institution:suspend"
 
 
 class Role(StrEnum):
@@ -88,6 +90,8 @@ _ADMINISTRATOR = frozenset(
         P.AUDIT_READ,
         P.ACCOUNT_MANAGE,
         P.API_KEY_MANAGE,
+        P.RISK_READ,
+        P.INSTITUTION_SUSPEND,
     }
 )
 
@@ -128,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.FUND_READ,
             P.STATISTICS_READ,
             P.AUDIT_READ,
+            P.RISK_READ,
         }
     ),
 }

@@ -77,6 +77,12 @@ class NoticeNotOver(IllegalTransition):
     code = "notice_not_over"
 
 
+class InstitutionSuspended(IllegalTransition):
+    """An administrator suspended the institution: its unpaid settlement waits."""
+
+    code = "institution_suspended"
+
+
 class VoucherExpired(DomainError):
     code = "voucher_expired"
 

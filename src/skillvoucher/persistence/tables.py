@@ -68,7 +68,11 @@ class Person(Base):
     """A registry entry. The resident ID number is kept only as a keyed digest and a mask."""
 
     __tablename__ = "people"
-    __table_args__ = (sa.Index(None, "household_region", "target_groups_mask"),)
+    __table_args__ = (
+        sa.Index(None, "household_region", "target_groups_mask"),
+        # Risk flags look for many holders behind one mobile number.
+        sa.Index(None, "mobile"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     id_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -102,6 +106,11 @@ class Institution(Base):
     content_digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The last suspension by an administrator (risk flags): kept after reinstatement, so the
+    # row says who stopped it and why; the audit trail holds the whole history.
+    suspended_at: Mapped[datetime | None]
+    suspended_by: Mapped[str | None] = mapped_column(sa.String(80))
+    suspension_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class Course(Base):
@@ -227,6 +236,8 @@ class Enrolment(Base):
         ),
         sa.Index(None, "person_id", "occupation_code", "skill_level"),
         sa.Index(None, "institution_id", "status"),
+        # Risk flags count an institution's enrolments per week (enrolment spikes).
+        sa.Index(None, "institution_id", "enrolled_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

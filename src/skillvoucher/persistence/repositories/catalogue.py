@@ -46,6 +46,12 @@ class CatalogueRepository:
                 inserted += 1
             elif stored[row_key] != row["content_digest"]:
                 values = {k: v for k, v in row.items() if k not in (*key, "id", "created_at")}
+                if table is Institution and "approval_status" in values:
+                    # A suspension is lifted by reinstating, never by re-importing the list.
+                    values["approval_status"] = sa.case(
+                        (Institution.suspended_at.is_not(None), Institution.approval_status),
+                        else_=values["approval_status"],
+                    )
                 self._session.execute(
                     plain_update(table)
                     .where(*[c == row[k] for c, k in zip(key_cols, key, strict=True)])
