@@ -14,32 +14,26 @@ round-trip. Rate limits stay on: a 429 is an acceptable refusal.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
 import httpx2 as httpx
 import sqlalchemy as sa
-import uvicorn
 
 from builders import deposit, import_course, import_institution, import_people, make_scheme, person
-from skillvoucher.api.app import create_app
+from live_server import served
 from skillvoucher.application.audit_verify import verify_audit_chain
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.issuance_access import claim_for
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.application.sign_in import start_worker_session, worker_principal
-from skillvoucher.credentials.keys import KeyStore
 from skillvoucher.domain.errors import DomainError
 from skillvoucher.domain.vouchers import EnrolmentStatus
-from skillvoucher.persistence.database import create_engine_for, session_factory
 from skillvoucher.persistence.tables import Course, Enrolment, Person, Scheme, Voucher
 
 FACE_VALUE_FEN = 150_000
@@ -138,53 +132,6 @@ def prepare(ctx: AppContext, plan: LoadPlan) -> Stage:
         people = list(uow.session.scalars(sa.select(Person.id)))
     tokens = {p: start_worker_session(ctx, p).token for p in people}
     return Stage(course_id, tokens)
-
-
-@contextmanager
-def served(ctx: AppContext, pool_size: int) -> Iterator[str]:
-    """A real HTTP server over ``ctx``'s database on a free loopback port; yields its URL.
-
-    Its engine has a connection for every concurrent request plus the sign-in lookups, so the
-    run measures the database, not waits for the pool. Rate limits stay as ``ctx`` sets them.
-    """
-    engine = create_engine_for(
-        ctx.settings.resolved_database_url,
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=60,
-    )
-    server_ctx = AppContext(
-        engine=engine,
-        sessions=session_factory(engine),
-        keys=KeyStore(ctx.settings.resolved_key_dir),
-        settings=ctx.settings,
-        clock=ctx.clock,
-    )
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(server_ctx), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="uvicorn", daemon=True
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the server stopped while starting")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 20 seconds")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
-        server_ctx.close()
 
 
 def _send(

@@ -10,27 +10,22 @@ requests come from fifty threads released together by a barrier.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from builders import Clock, issue, training_world
+from builders import issue, training_world
+from live_server import served
 from principals import worker_headers
-from skillvoucher.api.app import create_app
 from skillvoucher.application.audit_verify import verify_audit_chain
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.enrolment import grant_consent
 from skillvoucher.application.ledger_checks import ledger_problems
-from skillvoucher.credentials.keys import KeyStore
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.database import create_engine_for, session_factory
 from skillvoucher.persistence.tables import Course, Enrolment
 
 pytestmark = pytest.mark.parametrize(
@@ -45,43 +40,13 @@ POOL = CROWD + 10
 
 
 @pytest.fixture
-def server_url(ctx: AppContext, clock: Clock) -> Iterator[str]:
-    """A real HTTP server over the test's database, on a free loopback port."""
-    engine = create_engine_for(
-        ctx.settings.resolved_database_url, pool_size=POOL, max_overflow=0, pool_timeout=60
-    )
-    served = AppContext(
-        engine=engine,
-        sessions=session_factory(engine),
-        keys=KeyStore(ctx.settings.resolved_key_dir),
-        # The race is about the database; the consent-code rate limit would refuse most of the
-        # fifty first (tests/api/test_rate_limits.py covers it).
-        settings=ctx.settings.model_copy(update={"rate_limits_enabled": False}),
-        clock=clock,
-    )
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(served), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="uvicorn", daemon=True
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive(), "the server stopped while starting"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
-        served.close()
+def server_url(ctx: AppContext) -> Iterator[str]:
+    """A real HTTP server over the test's database, with a connection for every request."""
+    # The race is about the database; the consent-code rate limit would refuse most of the
+    # fifty first (tests/api/test_rate_limits.py covers it).
+    quiet = ctx.settings.model_copy(update={"rate_limits_enabled": False})
+    with served(ctx, POOL, quiet) as url:
+        yield url
 
 
 def test_fifty_http_requests_enrol_one_voucher_exactly_once(
