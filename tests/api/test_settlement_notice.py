@@ -231,3 +231,37 @@ def test_publishing_needs_the_approve_permission_and_the_batch_in_scope(
     assert_problem(post(client, admin, batch_id, "publish"), 409, "illegal_transition")  # draft
     assert client.post(f"/api/v1/settlement/batches/{batch_id}/publish").status_code == 401
     assert events(ctx, batch_id) == []
+
+
+def test_batches_on_notice_are_public_until_the_notice_ends(
+    client: TestClient, ctx: AppContext, clock: Clock, batch_id: str
+) -> None:
+    admin = city_admin(ctx)
+    assert client.get("/api/v1/public/settlement-notices").json()["items"] == []  # a draft
+    assert post(client, admin, batch_id, "approve").status_code == 200
+    assert client.get("/api/v1/public/settlement-notices").json()["items"] == []  # approved
+    published = post(client, admin, batch_id, "publish")
+    assert published.status_code == 200, published.json()
+
+    public = client.get("/api/v1/public/settlement-notices")  # no sign-in
+    assert public.status_code == 200
+    [notice] = public.json()["items"]
+    assert (notice["batch_id"], notice["total_fen"]) == (batch_id, BATCH_FEN)
+    assert notice["notice_until"] == published.json()["notice_until"]
+    assert set(notice) == {
+        "batch_id",
+        "region_code",
+        "institution_credit_code",
+        "institution_name",
+        "period_start",
+        "period_end",
+        "line_count",
+        "total_fen",
+        "published_at",
+        "notice_until",
+    }  # institutions and amounts only: no trainee
+    elsewhere = client.get("/api/v1/public/settlement-notices", params={"region": "140200"})
+    assert elsewhere.json()["items"] == []
+
+    clock.set(datetime.fromisoformat(notice["notice_until"]))
+    assert client.get("/api/v1/public/settlement-notices").json()["items"] == []

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from skillvoucher.api.auth import Allowed
 from skillvoucher.api.dependencies import Context
 from skillvoucher.application.paging import MAX_PAGE
+from skillvoucher.application.public_notices import NoticeLine, settlement_notices
 from skillvoucher.application.scoped_settlement import (
     BatchDetails,
     approve_within,
@@ -51,6 +52,7 @@ class RunOut(BaseModel):
     created: list[BatchSummary]
     already_settled: int = Field(description="Institutions whose batch for the period existed.")
     vouchers_settled: int = Field(description="Vouchers that reached their final state.")
+    suspended: int = Field(description="Institutions skipped because they are suspended.")
 
 
 class BatchPage(BaseModel):
@@ -81,6 +83,7 @@ def run(
         created=done.created,
         already_settled=done.already_settled,
         vouchers_settled=done.vouchers_settled,
+        suspended=done.suspended,
     )
 
 
@@ -161,3 +164,23 @@ def payment_file(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="payment-file.csv"'},
     )
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeLine]
+    next_cursor: str | None
+
+
+@router.get("/public/settlement-notices", response_model=NoticePage, tags=["public"])
+def settlement_notices_now(
+    ctx: Context,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="Within this region.")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> NoticePage:
+    """Public, no sign-in: the settlement batches on notice now (公示) — institution, period,
+    number of trainees' stages and amount — until each may be paid. No trainee is named."""
+    page = settlement_notices(ctx, region, cursor, limit)
+    return NoticePage(items=page.items, next_cursor=page.next_cursor)

@@ -174,6 +174,25 @@ class SettlementRepository:
             stmt = stmt.where(SettlementBatch.id < before)
         return list(self._session.scalars(stmt))
 
+    def on_notice(
+        self, now: datetime, region_prefix: str, before: uuid.UUID | None, limit: int
+    ) -> list[tuple[SettlementBatch, Institution]]:
+        """Published batches whose public notice is still running, newest first."""
+        stmt = (
+            sa.select(SettlementBatch, Institution)
+            .join(Institution, Institution.id == SettlementBatch.institution_id)
+            .where(
+                SettlementBatch.status == BatchStatus.PUBLISHED,
+                SettlementBatch.notice_until > now,
+                SettlementBatch.region_code.startswith(region_prefix, autoescape=True),
+            )
+            .order_by(SettlementBatch.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            stmt = stmt.where(SettlementBatch.id < before)
+        return [(b, i) for b, i in self._session.execute(stmt)]
+
     def line_summary(self, batch_id: uuid.UUID) -> list[tuple[int, Evidence, int, int, int]]:
         """(stage, evidence, lines, amount, withheld amount) of a batch's lines, per stage."""
         withheld = sa.case(
