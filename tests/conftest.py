@@ -166,6 +166,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh migrated SQLite database, for tests that run on SQLite alone (the browser)."""
+    return copy_sqlite_template(sqlite_template, tmp_path / "db")
+
+
+@pytest.fixture
 def fresh_database(
     request: pytest.FixtureRequest, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[], str]:

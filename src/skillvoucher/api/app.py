@@ -30,6 +30,7 @@ from skillvoucher.api.routers import (
     vouchers,
 )
 from skillvoucher.application.context import AppContext
+from skillvoucher.web.install import install_web
 
 
 def create_app(context: AppContext) -> FastAPI:
@@ -65,4 +66,5 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(statistics.router)
     app.include_router(audit.router)
     app.include_router(risk.router)
+    install_web(app)
     return app

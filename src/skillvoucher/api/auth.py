@@ -23,6 +23,8 @@ from skillvoucher.application.sign_in import (
 from skillvoucher.domain.access import AccessDenied, NotAuthenticated, Permission, Principal
 
 SESSION_COOKIE = "sv_session"
+CSRF_COOKIE = "sv_csrf"
+"""The session's CSRF token, HttpOnly: the portals' server writes it into each form."""
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

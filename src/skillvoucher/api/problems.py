@@ -6,12 +6,12 @@ gets its status, and each code a title in Chinese and English (chosen by Accept-
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -135,13 +135,19 @@ def _wants_english(request: Request) -> bool:
     return False
 
 
-def _title(code: str, request: Request) -> str:
+def title_of(code: str, *, english: bool) -> str:
+    """The title of an error code in Chinese or English; a family's title for codes without
+    their own (every ``invalid_*`` code is "invalid input")."""
     family = "credential_invalid" if code.startswith("credential") else "invalid_input"
     zh, en = (
         TITLES.get(code)
         or TITLES[family if code.startswith(("credential", "invalid")) else "http_error"]
     )
-    return en if _wants_english(request) else zh
+    return en if english else zh
+
+
+def _title(code: str, request: Request) -> str:
+    return title_of(code, english=_wants_english(request))
 
 
 class Problem(BaseModel):
@@ -211,10 +217,23 @@ def _methods_on(routes: list[Any], scope: MutableMapping[str, Any]) -> set[str]:
     return found
 
 
+PageErrors = Callable[[Request, int, str, str], Response | None]
+"""What the web portals install as ``app.state.page_errors``: an HTML page for an error on a
+page's path, or None for the API's paths (which keep their problem+json answer)."""
+
+
+def _page_answer(request: Request, status: int, code: str, message: str) -> Response | None:
+    renderer: PageErrors | None = getattr(request.app.state, "page_errors", None)
+    return None if renderer is None else renderer(request, status, code, message)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.DomainError)
-    async def _domain(request: Request, error: e.DomainError) -> JSONResponse:
+    async def _domain(request: Request, error: e.DomainError) -> Response:
         status = status_of(error)
+        page = _page_answer(request, status, error.code, error.message)
+        if page is not None:
+            return page
         # RFC 9110: a 401 names the scheme that would work.
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(error, RateLimited):
@@ -222,7 +241,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(request, status, error.code, error.message, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
+        page = _page_answer(request, 422, "request_invalid", "the request has invalid fields")
+        if page is not None:
+            return page
         fields = [
             {"field": ".".join(str(p) for p in item["loc"]), "message": item["msg"]}
             for item in error.errors()
@@ -232,7 +254,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        page = _page_answer(request, error.status_code, "http_error", str(error.detail))
+        if page is not None:
+            return page
         # Keep the headers HTTP requires, such as Allow on a 405.
         headers = dict(error.headers) if error.headers else None
         if error.status_code == 405:

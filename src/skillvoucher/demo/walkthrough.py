@@ -43,6 +43,7 @@ class Walkthrough:
     institution_id: str
     course_id: str
     institution_api_key: str
+    employer_credit_code: str = ""
     passwords: dict[str, str] = field(default_factory=dict)
 
 
@@ -53,6 +54,19 @@ def _first_worker(people_csv: Path) -> tuple[str, str]:
             if row["household_region"] == CITY and row.get("card_status", "active") == "active":
                 return row["resident_id"], row["name"]
     raise LookupError(f"{people_csv} has no Taiyuan resident with an active card")
+
+
+def _largest_employer(people_csv: Path) -> str:
+    """The Taiyuan enterprise (credit code 91…) with the most registered employees."""
+    employees: dict[str, int] = {}
+    with people_csv.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            employer = row.get("employer_credit_code") or ""
+            if row["household_region"] == CITY and employer.startswith("91"):
+                employees[employer] = employees.get(employer, 0) + 1
+    if not employees:
+        raise LookupError(f"{people_csv} has no Taiyuan employee of an enterprise")
+    return max(sorted(employees), key=lambda code: employees[code])
 
 
 def _first_institution(institutions_csv: Path) -> str:
@@ -121,12 +135,15 @@ def prepare_walkthrough(ctx: AppContext, folder: Path) -> Walkthrough:
     schemes.create_scheme(ctx, parse_scheme_document(_scheme(code)))
     voucher = issuance.issue_to_person(ctx, code, worker_id)
 
+    employer = _largest_employer(folder / "people.csv")
     passwords: dict[str, str] = {}
-    for username, role, region, institution in (
-        ("demo-shanxi-admin", Role.PROVINCE_ADMIN, PROVINCE, None),
-        ("demo-taiyuan-admin", Role.CITY_ADMIN, CITY, None),
-        ("demo-auditor", Role.AUDITOR, PROVINCE, None),
-        ("demo-institution", Role.INSTITUTION_STAFF, None, institution_id),
+    for username, role, region, institution, employer_code in (
+        ("demo-shanxi-admin", Role.PROVINCE_ADMIN, PROVINCE, None, None),
+        ("demo-taiyuan-admin", Role.CITY_ADMIN, CITY, None, None),
+        ("demo-auditor", Role.AUDITOR, PROVINCE, None, None),
+        ("demo-institution", Role.INSTITUTION_STAFF, None, institution_id, None),
+        ("demo-enterprise", Role.ENTERPRISE_HR, None, None, employer),
+        ("demo-statistician", Role.NATIONAL_STATISTICIAN, None, None, None),
     ):
         # Random letters may come out all letters; the digits keep the strength rule happy.
         password = f"{secrets.token_urlsafe(12)}-{secrets.randbelow(900) + 100}"
@@ -138,6 +155,7 @@ def prepare_walkthrough(ctx: AppContext, folder: Path) -> Walkthrough:
             role=role,
             region_code=region,
             institution_id=institution,
+            employer_credit_code=employer_code,
         )
         passwords[username] = password
     key = create_api_key(
@@ -166,6 +184,7 @@ def prepare_walkthrough(ctx: AppContext, folder: Path) -> Walkthrough:
         institution_id=str(institution_id),
         course_id=str(course_id),
         institution_api_key=key.key,
+        employer_credit_code=employer,
         passwords=passwords,
     )
     path = folder / WALKTHROUGH_FILE

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/auth/essc", tags=["sign-in"])
 
+WORKER_PORTAL = "/worker"
 _SAFE_ERROR = re.compile(r"[a-z_]{1,40}")
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     502: {
@@ -70,10 +71,11 @@ async def essc_sign_in(request: Request) -> RedirectResponse:
 
 
 @router.get("/callback", name="essc_callback", response_model=SessionOut, responses=_UNAVAILABLE)
-async def essc_callback(request: Request, response: Response, ctx: Context) -> SessionOut:
+async def essc_callback(request: Request, response: Response, ctx: Context) -> Any:
     """Where the e-SSC sends the browser back (query `code` and `state`, or `error`).
 
-    Answers like staff sign-in: a bearer token and CSRF token, and the HttpOnly session cookie.
+    Answers like staff sign-in: a bearer token and CSRF token, and the HttpOnly session cookie;
+    a browser (Accept: text/html) is sent on to the worker portal with the cookies instead.
     401 `essc_sign_in_failed` when the round trip does not prove who this is (wrong or reused
     state or code, refused consent, an ID token that does not verify); 403
     `card_holder_not_registered` for a card holder the voucher registry does not know."""
@@ -97,6 +99,12 @@ async def essc_callback(request: Request, response: Response, ctx: Context) -> S
     if not isinstance(id_number, str) or not id_number:
         raise EsscSignInFailed("the e-SSC did not say who the card holder is")
     issued = await run_in_threadpool(sign_in_card_holder, ctx, id_number)
+    if "text/html" in request.headers.get("accept", ""):
+        # A person's browser coming back from the e-SSC: on to the worker portal.
+        browser = RedirectResponse(WORKER_PORTAL, status_code=303)
+        set_session_cookie(browser, issued, ctx.settings)
+        browser.headers["Cache-Control"] = "no-store"
+        return browser
     set_session_cookie(response, issued, ctx.settings)
     response.headers["Cache-Control"] = "no-store"
     return session_out(issued)

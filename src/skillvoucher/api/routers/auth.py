@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from skillvoucher.api.auth import CSRF_HEADER, SESSION_COOKIE, SignedIn
+from skillvoucher.api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, SignedIn
 from skillvoucher.api.dependencies import Context
 from skillvoucher.application.rate_limits import SIGN_IN_PER_CLIENT
 from skillvoucher.application.sign_in import IssuedSession, sign_in_staff, sign_out
@@ -67,6 +67,7 @@ def session_out(issued: IssuedSession) -> SessionOut:
 
 
 def set_session_cookie(response: Response, issued: IssuedSession, settings: Settings) -> None:
+    """The session cookie, and the CSRF cookie the portals' forms are written from."""
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,
@@ -77,6 +78,20 @@ def set_session_cookie(response: Response, issued: IssuedSession, settings: Sett
         secure=settings.cookie_secure,
         path="/",
     )
+    response.set_cookie(
+        CSRF_COOKIE,
+        issued.csrf_token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 @router.post("/sign-in", response_model=SessionOut)
@@ -100,7 +115,7 @@ def sign_out_now(ctx: Context, caller: SignedIn, request: Request, response: Res
     if session_id is None:
         raise AccessDenied("an API key is revoked, not signed out")
     sign_out(ctx, session_id)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookies(response)
 
 
 @router.get("/me", response_model=MeOut)
