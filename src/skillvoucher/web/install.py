@@ -11,7 +11,15 @@ from fastapi.staticfiles import StaticFiles
 
 from skillvoucher.api.problems import title_of
 from skillvoucher.web.i18n import ENGLISH, request_language
-from skillvoucher.web.routes import common
+from skillvoucher.web.routes import (
+    admin_catalogue,
+    admin_oversight,
+    common,
+    dashboard,
+    enterprise,
+    institution,
+    worker,
+)
 from skillvoucher.web.session import CsrfRejected, SignInNeeded, sign_in_redirect
 from skillvoucher.web.templating import render
 
@@ -82,3 +90,9 @@ def install_web(app: FastAPI) -> None:
         return answer or RedirectResponse(referer or "/", status_code=303)
 
     app.include_router(common.router)
+    app.include_router(worker.router)
+    app.include_router(institution.router)
+    app.include_router(enterprise.router)
+    app.include_router(admin_catalogue.router)
+    app.include_router(admin_oversight.router)
+    app.include_router(dashboard.router)

@@ -1,0 +1,7 @@
+"""Pages under /worker (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/worker", include_in_schema=False)
