@@ -21,13 +21,17 @@ from skillvoucher.application.rate_limits import RateLimited
 from skillvoucher.application.worker_identity import EsscUnavailable
 from skillvoucher.domain import errors as e
 from skillvoucher.domain.access import AccessDenied, NotAuthenticated
+from skillvoucher.persistence.database import DatabaseUnavailable
 from skillvoucher.persistence.migrate import DatabaseNotReady
 
 PROBLEM_JSON = "application/problem+json"
+DATABASE_RETRY_SECONDS = 5
+"""What a 503 for a broken database connection tells the client to wait: a restart's length."""
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[e.DomainError], int], ...] = (
     (DatabaseNotReady, 503),
+    (DatabaseUnavailable, 503),
     (EsscUnavailable, 502),
     (NotAuthenticated, 401),
     (RateLimited, 429),
@@ -110,6 +114,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "scheme_not_active": ("项目未在发放中", "The scheme is not active"),
     "credential_invalid": ("电子凭证无效", "The voucher code is not valid"),
     "database_not_ready": ("服务暂不可用", "The service is not ready"),
+    "database_unavailable": ("数据库连接中断，请稍后重试", "The database connection broke; try again"),
     "http_error": ("请求无法处理", "The request cannot be handled"),
 }
 
@@ -238,6 +243,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(error, RateLimited):
             headers = {"Retry-After": str(error.retry_after_seconds)}
+        if isinstance(error, DatabaseUnavailable):
+            headers = {"Retry-After": str(DATABASE_RETRY_SECONDS)}
         return problem(request, status, error.code, error.message, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -1,4 +1,5 @@
-"""Engines for SQLite (WAL, foreign keys, one writer at a time) and PostgreSQL."""
+"""Engines for SQLite (WAL, foreign keys, one writer at a time) and PostgreSQL, and telling a
+lost database connection from other database errors."""
 
 from __future__ import annotations
 
@@ -10,11 +11,40 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from skillvoucher.domain.errors import DomainError
+
+# PostgreSQL's SQLSTATEs for "the connection is gone": class 08, and the server shutting down or
+# starting up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+_LOST_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(DomainError):
+    """The connection to the database broke (a server restart, a network cut) or cannot be made.
+    The transaction it was in rolled back with it, unless the break came during the commit."""
+
+    code = "database_unavailable"
+
 
 def create_engine_for(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
+    # pre-ping: a pooled connection that a PostgreSQL restart killed while it sat idle is
+    # noticed and replaced before a transaction starts on it, so the restart costs no request.
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether ``error`` means the database connection broke or could not be made, as opposed
+    to the database refusing a statement (a constraint, a lock timeout, bad SQL)."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, sa.exc.OperationalError) or not hasattr(error.orig, "sqlstate"):
+        return False  # SQLite's "database is locked" is not a lost connection
+    state = getattr(error.orig, "sqlstate", None)
+    # A failed connection attempt carries no SQLSTATE at all.
+    return state is None or str(state).startswith(_LOST_CONNECTION_STATES)
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:

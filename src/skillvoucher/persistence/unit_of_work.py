@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from types import TracebackType
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from skillvoucher.persistence.database import DatabaseUnavailable, lost_connection
 from skillvoucher.persistence.repositories.accounts import AccountRepository
 from skillvoucher.persistence.repositories.audit import AuditRepository
 from skillvoucher.persistence.repositories.catalogue import CatalogueRepository
@@ -29,6 +32,7 @@ class UnitOfWork:
         self._sessions = sessions
         self._audit_chain_key = audit_chain_key
         self._committed = False
+        self._commit_started = False
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -48,6 +52,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.audit.write_pending()  # the audit events join their chains in this transaction
+        self._commit_started = True
         self.session.commit()
         self._committed = True
 
@@ -59,4 +64,16 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed and detaches loaded objects without
         # expiring them, so read-only use cases can hand their results to the caller.
-        self.session.close()
+        if exc is None or not lost_connection(exc):
+            self.session.close()
+            return
+        with contextlib.suppress(sa.exc.DBAPIError):  # the connection is gone; the pool drops it
+            self.session.close()
+        if self._commit_started:
+            raise DatabaseUnavailable(
+                "the database connection broke while committing: check whether the change was "
+                "saved before doing it again"
+            ) from exc
+        raise DatabaseUnavailable(
+            "the database connection broke before anything was saved; try again"
+        ) from exc
