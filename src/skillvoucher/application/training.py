@@ -84,7 +84,14 @@ def record_attendance(
             occurred_at,
             minutes,
         )
-        refused = _implausibility(AttendanceChecks(uow.session), event, enrolment, course)
+        checks = AttendanceChecks(uow.session)
+        # Simultaneous check-ins must not each pass the rules that count the others: the
+        # holder's row (two places at once, overlapping online spans) and the device (a crowd
+        # within seconds) are locked, device first, until this transaction ends.
+        if device_id is not None:
+            checks.lock_device(enrolment.institution_id, device_id)
+        uow.people.lock(enrolment.person_id)
+        refused = _implausibility(checks, event, enrolment, course)
         if refused is not None:
             raise refused
         recorded = uow.vouchers.add_attendance(

@@ -21,6 +21,17 @@ class AttendanceChecks:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def lock_device(self, institution_id: uuid.UUID, device_id: str) -> None:
+        """Serialise check-ins from one device until this transaction ends (PostgreSQL; SQLite
+        already serialises writers). Without it, a crowd checked in at the same instant would
+        each see fewer than the limit and all be accepted."""
+        if self._session.get_bind().dialect.name != "postgresql":
+            return
+        key = f"attendance-device:{institution_id}:{device_id}"
+        self._session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+
     def already_recorded(
         self, enrolment_id: uuid.UUID, source: AttendanceSource, occurred_at: datetime
     ) -> bool:
