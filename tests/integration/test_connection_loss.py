@@ -7,7 +7,7 @@ server restart or an administrator does to them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,7 +65,10 @@ def killed_at_first(ctx: AppContext, database_url: str, statement_prefix: str) -
         kill(conn, None, "COMMIT")
 
     # SQLAlchemy commits through the driver, not a statement: the commit event stands for it.
-    hooks = [("before_cursor_execute", kill), ("commit", kill_at_commit)]
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", kill),
+        ("commit", kill_at_commit),
+    ]
     for name, hook in hooks:
         sa.event.listen(ctx.engine, name, hook)
     try:
