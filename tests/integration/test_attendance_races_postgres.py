@@ -6,8 +6,10 @@ them together."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -35,6 +37,12 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
 ]
 FACE = AttendanceSource.FACE
+
+
+def check_in(
+    voucher_id: uuid.UUID, at: datetime, device: str, ctx: AppContext
+) -> training.AttendanceReceipt:
+    return training.record_attendance(ctx, voucher_id, FACE, at, 60, device)
 
 
 def race(ctx: AppContext, attempts: list[Callable[[AppContext], object]]) -> list[object]:
@@ -76,13 +84,7 @@ def test_a_crowd_checked_in_at_one_device_at_once_is_refused_beyond_the_limit(
     clock.advance(timedelta(hours=1))
     at = clock.now - timedelta(minutes=5)
 
-    outcomes = race(
-        ctx,
-        [
-            lambda c, v=voucher_id: training.record_attendance(c, v, FACE, at, 60, "door-1")
-            for voucher_id in vouchers
-        ],
-    )
+    outcomes = race(ctx, [partial(check_in, v, at, "door-1") for v in vouchers])
 
     accepted = [o for o in outcomes if isinstance(o, training.AttendanceReceipt)]
     refused = [o for o in outcomes if isinstance(o, AttendanceDeviceBurst)]
@@ -112,11 +114,7 @@ def test_one_holder_checked_in_at_two_institutions_at_once_is_accepted_once(
         at += timedelta(hours=2)
         clock.set(at + timedelta(minutes=5))
         outcomes = race(
-            ctx,
-            [
-                lambda c, at=at: training.record_attendance(c, here, FACE, at, 60, "door-1"),
-                lambda c, at=at: training.record_attendance(c, there, FACE, at, 60, "gate"),
-            ],
+            ctx, [partial(check_in, here, at, "door-1"), partial(check_in, there, at, "gate")]
         )
         accepted = [o for o in outcomes if isinstance(o, training.AttendanceReceipt)]
         refused = [o for o in outcomes if isinstance(o, AttendanceInTwoPlaces)]

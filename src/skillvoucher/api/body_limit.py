@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from skillvoucher.api.problems import problem, status_of
+from skillvoucher.api.problems import PageErrors, problem, status_of
 from skillvoucher.domain.errors import PayloadTooLarge
 
 MAX_JSON_BYTES = 1 << 20
@@ -18,6 +19,16 @@ MAX_UPLOAD_BYTES = 20 << 20
 def limit_for(headers: Headers) -> int:
     content_type = headers.get("content-type", "")
     return MAX_UPLOAD_BYTES if content_type.startswith("multipart/form-data") else MAX_JSON_BYTES
+
+
+def _too_large(scope: Scope, limit: int) -> Response:
+    """The 413 answer: an HTML page on the portals' paths (a browser's form post), else
+    problem+json."""
+    error = PayloadTooLarge(f"the request body may not exceed {limit:,} bytes")
+    request = Request(scope)
+    pages: PageErrors | None = getattr(request.app.state, "page_errors", None)
+    page = None if pages is None else pages(request, status_of(error), error.code, error.message)
+    return page or problem(request, status_of(error), error.code, error.message)
 
 
 class BodyLimitMiddleware:
@@ -32,9 +43,7 @@ class BodyLimitMiddleware:
         limit = limit_for(headers)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            error = PayloadTooLarge(f"the request body may not exceed {limit:,} bytes")
-            response = problem(Request(scope), status_of(error), error.code, error.message)
-            await response(scope, receive, send)
+            await _too_large(scope, limit)(scope, receive, send)
             return
         if declared is not None:
             await self.app(scope, receive, send)
@@ -49,9 +58,7 @@ class BodyLimitMiddleware:
             chunks.append(message.get("body", b""))
             received += len(chunks[-1])
             if received > limit:
-                error = PayloadTooLarge(f"the request body may not exceed {limit:,} bytes")
-                response = problem(Request(scope), status_of(error), error.code, error.message)
-                await response(scope, receive, send)
+                await _too_large(scope, limit)(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break

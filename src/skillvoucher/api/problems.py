@@ -114,7 +114,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "scheme_not_active": ("项目未在发放中", "The scheme is not active"),
     "credential_invalid": ("电子凭证无效", "The voucher code is not valid"),
     "database_not_ready": ("服务暂不可用", "The service is not ready"),
-    "database_unavailable": ("数据库连接中断，请稍后重试", "The database connection broke; try again"),
+    "database_unavailable": (
+        "数据库连接中断，请稍后重试",
+        "The database connection broke; try again",
+    ),
     "http_error": ("请求无法处理", "The request cannot be handled"),
 }
 

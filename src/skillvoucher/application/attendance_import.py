@@ -34,7 +34,7 @@ def record_attendance_file(
     report = AttendanceFileReport()
     for done, (line, row) in enumerate(read_rows(path, ATTENDANCE_COLUMNS), start=1):
         try:
-            receipt = record_attendance(ctx, *_event(row))
+            receipt = record_attendance(ctx, *attendance_event(row))
         except DomainError as error:
             report.problems.append(RowProblem(line, error.message, row.get("voucher_id")))
         else:
@@ -47,7 +47,9 @@ def record_attendance_file(
     return report
 
 
-def _event(row: Row) -> tuple[uuid.UUID, AttendanceSource, datetime, int, str | None]:
+def attendance_event(row: Row) -> tuple[uuid.UUID, AttendanceSource, datetime, int, str | None]:
+    """One row of an attendance file as ``record_attendance``'s arguments after the context
+    (voucher id, source, time, minutes, device), or InvalidInput naming the wrong cell."""
     try:
         voucher_id = uuid.UUID(row["voucher_id"])
     except ValueError:

@@ -312,6 +312,8 @@ class RosterOutcome:
     masked_id: str
     voucher_id: uuid.UUID | None
     reason: str | None
+    code: str | None = None
+    """The refusal's stable error code (``not_eligible``, ``already_exists``…); None if issued."""
 
 
 def issue_for_enterprise(
@@ -330,5 +332,5 @@ def issue_for_enterprise(
             issued = issue_to_person(ctx, scheme_code, resident_id, enterprise_credit_code)
             outcomes.append(RosterOutcome(line, masked, issued.voucher_id, None))
         except DomainError as error:
-            outcomes.append(RosterOutcome(line, masked, None, error.message))
+            outcomes.append(RosterOutcome(line, masked, None, error.message, error.code))
     return outcomes

@@ -102,6 +102,10 @@ def _require_regions_in_scope(principal: Principal, doc: SchemeDoc) -> None:
             raise AccessDenied(f"you may not manage schemes for region {region}")
 
 
+require_regions_in_scope = _require_regions_in_scope
+"""For the other use cases that take a scheme document (``scheme_drafts``)."""
+
+
 def preview_scheme(ctx: AppContext, principal: Principal, doc: SchemeDoc) -> previews.SchemePreview:
     """How many people the scheme would reach today and the budget it would need; writes
     nothing."""

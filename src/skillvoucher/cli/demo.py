@@ -20,6 +20,7 @@ from skillvoucher.application.statistics import compute_statistics
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.output import stderr, stdout
 from skillvoucher.cli.stats import print_statistics
+from skillvoucher.demo.portals import prepare_portal_walkthroughs
 from skillvoucher.demo.runner import Advance, run_demo
 from skillvoucher.demo.scales import SCALES
 from skillvoucher.demo.walkthrough import WALKTHROUGH_FILE, prepare_walkthrough
@@ -90,7 +91,9 @@ def load_demo(scale: str, *, reset: bool = False) -> None:
         statistics = compute_statistics(ctx)
     # A context of its own: the demo's context runs on the demo's calendar, this one on today's.
     with open_app() as ctx:
-        walkthrough = prepare_walkthrough(ctx.acting_as("demo"), ctx.settings.data_dir / "demo")
+        demo_folder = ctx.settings.data_dir / "demo"
+        walkthrough = prepare_walkthrough(ctx.acting_as("demo"), demo_folder)
+        prepare_portal_walkthroughs(ctx.acting_as("demo"), demo_folder, walkthrough)
         walkthrough_file = ctx.settings.data_dir / "demo" / WALKTHROUGH_FILE
     console = stdout()
     counts = outcome.counts

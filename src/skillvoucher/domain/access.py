@@ -47,6 +47,7 @@ class Permission(StrEnum):
     API_KEY_MANAGE = "api_key:manage"
     RISK_READ = "risk:read"
     INSTITUTION_SUSPEND = "institution:suspend"
+    CATALOGUE_APPROVE = "catalogue:approve"  # approve or refuse institutions awaiting approval
 
 
 class Role(StrEnum):
@@ -92,6 +93,7 @@ _ADMINISTRATOR = frozenset(
         P.API_KEY_MANAGE,
         P.RISK_READ,
         P.INSTITUTION_SUSPEND,
+        P.CATALOGUE_APPROVE,
     }
 )
 

@@ -502,3 +502,22 @@ class AuditChainHead(Base):
     province_code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class CourseRating(Base):
+    """A holder's rating (1 to 5) of a course they completed, one per enrolment: the worker
+    portal shows each institution's average beside its completion and certificate rates."""
+
+    __tablename__ = "course_ratings"
+    __table_args__ = (sa.CheckConstraint("score >= 1 AND score <= 5", name="score_range"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("enrolments.id"), unique=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("courses.id"))
+    institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    score: Mapped[int] = mapped_column(sa.SmallInteger)
+    comment: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
