@@ -16,6 +16,7 @@ import jinja2
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
+from skillvoucher.domain.access import Principal
 from skillvoucher.domain.money import format_yuan
 from skillvoucher.domain.timekeeping import SHANGHAI
 from skillvoucher.web.i18n import LANGUAGE_NAMES, LANGUAGES, request_language, translations
@@ -51,6 +52,13 @@ def local_day(day: date | datetime | None) -> str:
     return day.isoformat()
 
 
+def display_name(principal: Principal) -> str:
+    """Who is signed in, as the header shows it: a staff member's username; for a worker, whose
+    label is an internal id, nothing (the page says whose vouchers these are)."""
+    kind, _, name = principal.label.partition(":")
+    return name if kind == "staff" else ""
+
+
 def percent(part: int | float, whole: int | float) -> str:
     """A share as a percentage with one decimal; '-' when there is nothing to divide."""
     return "-" if not whole else f"{100 * part / whole:.1f}%"
@@ -67,7 +75,9 @@ def environment(language: str) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(yuan=yuan, local_time=local_time, local_day=local_day)
+    env.filters.update(
+        yuan=yuan, local_time=local_time, local_day=local_day, display_name=display_name
+    )
     env.globals.update(percent=percent, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
     return env
 
