@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     consent_code_minutes: int = 10
     chunk_size: int = 5000
 
+    retry_attempts: int = Field(default=5, ge=1, le=20)
+    """Attempts at one chunk of a bulk job when the connection breaks or PostgreSQL refuses
+    it as a serialization failure or deadlock (the first run counts)."""
+
+    retry_base_seconds: float = Field(default=0.2, ge=0, le=60)
+    """The wait before the first retry; it doubles for each next one, plus random jitter."""
+
     environment: Literal["development", "production"] = "development"
     """Production refuses what only development may use (the e-SSC simulator)."""
 
@@ -63,6 +70,21 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     """Signs the short-lived cookie that carries OIDC state and nonce; generated once into
     ``key_dir`` when unset."""
+
+    notice_essc_url: str | None = None
+    """Where holder notices are posted to the e-SSC message box (unset: not sent there)."""
+
+    notice_essc_token: SecretStr | None = None
+    """Bearer token for ``notice_essc_url``."""
+
+    notice_sms_url: str | None = None
+    """The SMS gateway's endpoint for holder notices (unset: no SMS)."""
+
+    notice_sms_token: SecretStr | None = None
+    """Bearer token for ``notice_sms_url``."""
+
+    notice_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long one notice channel call may take before it counts as failed (and is retried)."""
 
     settlement_notice_days: int = Field(default=5, ge=0, le=60)
     """Days a settlement batch stays on public notice before it may be paid (0: no notice)."""

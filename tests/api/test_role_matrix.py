@@ -47,8 +47,11 @@ from skillvoucher.api.auth import PermissionCheck
 from skillvoucher.application.api_keys import create_api_key
 from skillvoucher.application.catalogue_views import institution_id_by_code
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.disputes import open_dispute
 from skillvoucher.application.settlement import run_settlement
+from skillvoucher.application.sign_in import worker_principal
 from skillvoucher.domain.access import ROLE_PERMISSIONS, Permission, Role
+from skillvoucher.domain.disputes import DisputeSubject
 from skillvoucher.domain.identity import mask_resident_id
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.timekeeping import local_date
@@ -71,6 +74,7 @@ class Targets:
     id_number: str
     employer: str
     today: str
+    dispute_id: str
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -84,6 +88,7 @@ class Targets:
             "code": self.scheme_code,
             "region_code": self.region_code,
             "institution_id": self.institution_id,
+            "dispute_id": self.dispute_id,
         }
 
 
@@ -232,6 +237,17 @@ OPS: tuple[Op, ...] = (
     Op("GET", "/api/v1/risk-flags"),
     Op("POST", "/api/v1/institutions/{institution_id}/suspend", lambda t: {"reason": "matrix"}),
     Op("POST", "/api/v1/institutions/{institution_id}/reinstate"),
+    Op(
+        "POST",
+        "/api/v1/disputes",
+        lambda t: {"subject": "enrolment", "subject_id": t.enrolment_id, "reason": "matrix"},
+    ),
+    Op("GET", "/api/v1/disputes"),
+    Op(
+        "POST",
+        "/api/v1/disputes/{dispute_id}/resolve",
+        lambda t: {"outcome": "dismiss", "note": "matrix"},
+    ),
 )
 
 
@@ -294,6 +310,13 @@ def build_world(ctx: AppContext, client: TestClient, clock: Clock) -> tuple[Targ
     receipt = enrol(ctx, voucher.voucher_id, world.institution)
     today = local_date(clock.now)
     run_settlement(ctx, today, today)
+    dispute = open_dispute(
+        ctx,
+        worker_principal(_holder(ctx, voucher.voucher_id)),
+        DisputeSubject.ENROLMENT,
+        receipt.enrolment_id,
+        "matrix",
+    )
     institution_id = institution_id_by_code(ctx, world.institution)
     key = create_api_key(
         ctx,
@@ -332,6 +355,7 @@ def build_world(ctx: AppContext, client: TestClient, clock: Clock) -> tuple[Targ
         id_number=holder.resident_id,
         employer=employer,
         today=today.isoformat(),
+        dispute_id=str(dispute.dispute_id),
     )
     institution_scopes = sorted(ROLE_PERMISSIONS[Role.INSTITUTION_STAFF])
     callers = [
@@ -404,6 +428,13 @@ def build_world(ctx: AppContext, client: TestClient, clock: Clock) -> tuple[Targ
     return own, callers
 
 
+def _holder(ctx: AppContext, voucher_id: uuid.UUID) -> uuid.UUID:
+    with ctx.unit_of_work() as uow:
+        voucher = uow.vouchers.get(voucher_id)
+        assert voucher is not None
+        return voucher.person_id
+
+
 def _course_id(ctx: AppContext, institution_code: str) -> str:
     with ctx.unit_of_work() as uow:
         course = uow.catalogue.course_by_code(institution_id_by_code(ctx, institution_code), "C1")
@@ -426,6 +457,7 @@ def missing_like(own: Targets) -> Targets:
         institution_id=str(new_id()),
         course_id=str(new_id()),
         id_number="11010519491231002X",
+        dispute_id=str(new_id()),
     )
 
 

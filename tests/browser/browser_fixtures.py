@@ -13,10 +13,11 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from builders import Clock, make_context
 from live_server import served
@@ -86,6 +87,22 @@ def live_url(site: AppContext) -> Iterator[str]:
         yield url
 
 
+# A resident ID number: 17 digits and a check character, not part of a longer number.
+RESIDENT_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+@contextmanager
+def no_id_numbers_in_urls(context: BrowserContext) -> Iterator[None]:
+    """Fails the test if any request the browser made carried a resident ID number in its URL
+    (query strings and paths end up in logs, history and Referer headers)."""
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    yield
+    leaked = [url for url in requested if RESIDENT_ID_IN_TEXT.search(url)]
+    assert leaked == [], "resident ID numbers in URLs"
+    assert requested, "the browser requested nothing"
+
+
 @pytest.fixture
 def phone(browser: Browser, live_url: str) -> Iterator[Page]:
     """A phone-sized page (a worker's view), in Chinese."""
@@ -99,7 +116,8 @@ def phone(browser: Browser, live_url: str) -> Iterator[Page]:
     )
     context.set_default_timeout(15_000)
     try:
-        yield context.new_page()
+        with no_id_numbers_in_urls(context):
+            yield context.new_page()
     finally:
         context.close()
 
@@ -112,7 +130,8 @@ def desktop(browser: Browser, live_url: str) -> Iterator[Page]:
     )
     context.set_default_timeout(15_000)
     try:
-        yield context.new_page()
+        with no_id_numbers_in_urls(context):
+            yield context.new_page()
     finally:
         context.close()
 

@@ -8,6 +8,7 @@ from skillvoucher.api.problems import TITLES, status_of
 from skillvoucher.application.worker_identity import EsscUnavailable
 from skillvoucher.credentials.keys import NoSigningKey
 from skillvoucher.domain import errors
+from skillvoucher.persistence.database import DatabaseUnavailable
 from skillvoucher.persistence.migrate import DatabaseNotReady
 
 
@@ -23,8 +24,9 @@ def all_error_classes() -> list[type[errors.DomainError]]:
 
 @pytest.mark.parametrize("error_class", all_error_classes(), ids=lambda c: c.__name__)
 def test_every_domain_error_maps_to_a_client_error(error_class: type[errors.DomainError]) -> None:
-    # Only two are not the client's doing: our database not ready, the e-SSC unreachable.
-    server_side = {DatabaseNotReady: 503, EsscUnavailable: 502}
+    # Only these are not the client's doing: our database not ready or its connection lost,
+    # the e-SSC unreachable.
+    server_side = {DatabaseNotReady: 503, DatabaseUnavailable: 503, EsscUnavailable: 502}
     if error_class in server_side:
         assert status_of(error_class("x")) == server_side[error_class]
     else:

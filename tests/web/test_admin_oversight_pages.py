@@ -153,7 +153,7 @@ def test_a_transfer_needs_two_other_people(client: TestClient, ctx: AppContext) 
 
     sign_in(client, ctx, Role.CITY_ADMIN)
     assert post(client, f"/admin/funds/transfers/{transfer_id}/approve").status_code == 303
-    assert "已审批一次" in text_of(client.get("/admin/funds").text)
+    assert "已初审" in text_of(client.get("/admin/funds").text)
 
 
 # --- Settlement --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from skillvoucher.api.routers import (
     auth,
     catalogue,
     completions,
+    disputes,
     enrolments,
     funds,
     health,
@@ -66,5 +67,6 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(statistics.router)
     app.include_router(audit.router)
     app.include_router(risk.router)
+    app.include_router(disputes.router)
     install_web(app)
     return app

@@ -1,11 +1,11 @@
 """Administrators review the catalogue: institutions awaiting approval are approved or refused,
 each decision with a reason, recorded in the audit trail in the same transaction.
 
-Approval is per institution: a course is offered to voucher holders when its institution is
-approved (the catalogue keeps no status per course), so an institution's courses are reviewed
-on its page and follow its decision. Suspending an approved institution, and reinstating it,
-belong to the risk flags (``risk_flags.py``). Rows outside the caller's region answer as
-missing ones do.
+A course is offered to voucher holders when its institution is approved and the course itself
+is (``course_approval.py`` decides one course; the institution's page shows both). Suspending
+an approved institution, and reinstating it, belong to the risk flags (``risk_flags.py``). A
+refusal is kept on the institution's row, so that re-importing the catalogue file cannot undo
+it. Rows outside the caller's region answer as missing ones do.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from typing import Any
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
 from skillvoucher.domain.access import Permission, Principal
-from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
+from skillvoucher.domain.catalogue import (
+    ApprovalStatus,
+    CourseApproval,
+    CourseMode,
+    DeliveryModes,
+    SkillLevel,
+)
 from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
 from skillvoucher.persistence.read_models import catalogue_review
 from skillvoucher.persistence.repositories.audit import AuditQuery
@@ -39,6 +45,13 @@ DECISION_ACTIONS = frozenset(
 # reconsideration; an approved one is stopped by suspension (risk flags), never refused here.
 MAY_APPROVE = frozenset({ApprovalStatus.PENDING, ApprovalStatus.REVOKED})
 MAY_REFUSE = frozenset({ApprovalStatus.PENDING})
+
+COURSE_APPROVED_ACTION = "course.approved"
+COURSE_REFUSED_ACTION = "course.refused"
+# A course has no suspension of its own: refusing an approved course is how an administrator
+# withdraws it from voucher holders (enrolments already made go on).
+COURSE_MAY_APPROVE = frozenset({CourseApproval.PENDING, CourseApproval.REFUSED})
+COURSE_MAY_REFUSE = frozenset({CourseApproval.PENDING, CourseApproval.APPROVED})
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,15 @@ class CourseLine:
     capacity: int
     start_date: date
     end_date: date
+    approval_status: CourseApproval
+
+    @property
+    def may_approve(self) -> bool:
+        return self.approval_status in COURSE_MAY_APPROVE
+
+    @property
+    def may_refuse(self) -> bool:
+        return self.approval_status in COURSE_MAY_REFUSE
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,8 @@ class Decision:
     actor: str
     action: str
     reason: str | None
+    subject: str | None = None
+    """What was decided when it is not the institution itself: a course's code."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,8 @@ class InstitutionReview:
     courses: list[CourseLine]
     decisions: list[Decision]
     """The institution's decisions with their reasons, newest first."""
+    course_decisions: list[Decision]
+    """Decisions on its courses, newest first."""
 
     @property
     def may_approve(self) -> bool:
@@ -160,6 +186,23 @@ def institution_review(
             for e in events
             if e.action in DECISION_ACTIONS
         ][:MAX_DECISIONS_SHOWN]
+        course_events = catalogue_review.course_decision_events(
+            uow.session,
+            principal.scope,
+            [c.id for c in courses],
+            (COURSE_APPROVED_ACTION, COURSE_REFUSED_ACTION),
+            MAX_DECISIONS_SHOWN,
+        )
+        course_decisions = [
+            Decision(
+                e.occurred_at,
+                e.actor,
+                e.action,
+                _reason(e.payload),
+                str(e.payload.get("course_code", "")),
+            )
+            for e in course_events
+        ]
         return InstitutionReview(
             institution=_line(institution, len(courses)),
             suspension_reason=institution.suspension_reason,
@@ -177,10 +220,12 @@ def institution_review(
                     c.capacity,
                     c.start_date,
                     c.end_date,
+                    c.approval_status,
                 )
                 for c in courses
             ],
             decisions=decisions,
+            course_decisions=course_decisions,
         )
 
 
@@ -237,6 +282,10 @@ def _decide(
             )
         institution.approval_status = to
         institution.updated_at = now
+        # Kept on the row while it stands, so that a re-import of the file cannot undo it.
+        institution.refused_at = None if approve else now
+        institution.refused_by = None if approve else principal.label[:80]
+        institution.refusal_reason = None if approve else reason
         uow.audit.record(
             at=now,
             actor=principal.label,

@@ -1,4 +1,10 @@
-"""Import training institutions and their courses from CSV or XLSX."""
+"""Import training institutions and their courses from CSV or XLSX.
+
+The files are the bureau's own: a new course comes in approved (the column default), and an
+institution takes the file's approval status. An administrator's decision outranks a re-import:
+a suspended or refused institution, and a refused (or pending) course, keep their status, and
+the report carries a note for each such row.
+"""
 
 from __future__ import annotations
 
@@ -83,6 +89,7 @@ def import_institutions(
             continue
         seen[values["credit_code"]] = line
         good.append(values)
+    _note_refused_institutions(ctx, good, seen, report)
     write_in_chunks(
         ctx,
         good,
@@ -93,6 +100,27 @@ def import_institutions(
         progress=progress,
     )
     return report
+
+
+def _note_refused_institutions(
+    ctx: AppContext, rows: list[dict[str, Any]], lines: dict[str, int], report: ImportReport
+) -> None:
+    """An institution an administrator refused stays refused whatever the file says (the
+    repository's upsert keeps its status); the uploader is told so, row by row."""
+    with ctx.unit_of_work() as uow:
+        refused = uow.catalogue.refused_institutions([r["credit_code"] for r in rows])
+    for row in rows:
+        code = row["credit_code"]
+        if code in refused and row["approval_status"] is not ApprovalStatus.REVOKED:
+            reason = f" ({refused[code]})" if refused[code] else ""
+            report.notes.append(
+                RowProblem(
+                    lines[code],
+                    f"refused by an administrator{reason}: stays refused, the file's "
+                    f"{row['approval_status'].value} is not applied",
+                    code,
+                )
+            )
 
 
 def _institution(row: Row, regions: set[str]) -> dict[str, Any]:
@@ -127,6 +155,7 @@ def import_courses(
             if i.credit_code in {r["institution_credit_code"] for _, r in rows}
         }
         taken = uow.catalogue.seats_taken([i.id for i in institutions.values()])
+        undecided = uow.catalogue.courses_not_approved([i.id for i in institutions.values()])
     for line, row in rows:
         try:
             values = _course(row, institutions, occupations)
@@ -144,6 +173,16 @@ def import_courses(
             continue
         seen[key] = line
         good.append(values)
+        standing = undecided.get((values["institution_id"], values["course_code"]))
+        if standing is not None:
+            report.notes.append(
+                RowProblem(
+                    line,
+                    f"the course is {standing.value} by an administrator and stays so; "
+                    "the rest of the row is applied",
+                    values["course_code"],
+                )
+            )
     write_in_chunks(
         ctx,
         good,

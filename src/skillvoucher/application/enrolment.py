@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.scheme_files import rules_of
-from skillvoucher.domain.catalogue import ApprovalStatus
+from skillvoucher.domain.catalogue import ApprovalStatus, CourseApproval
 from skillvoucher.domain.errors import (
     AlreadyEnrolled,
     ConsentInvalid,
@@ -128,6 +128,7 @@ def enrol(
             institution_region=institution.region_code,
             institution_approved=institution.approval_status is ApprovalStatus.APPROVED,
             price_fen=course.price_fen,
+            course_approved=course.approval_status is CourseApproval.APPROVED,
         )
         reasons = course_unusable_reasons(rules, facts)
         if course.end_date < local_date(now):
@@ -159,7 +160,9 @@ def enrol(
         ):
             raise ConsentInvalid("the consent code is wrong, expired or already used")
         if not uow.catalogue.take_seat(course.id):
-            raise CourseNotUsable(f"course {course_code} is full")
+            # The seat is taken only while the course is approved: a refusal committed since
+            # the check above lands here too.
+            raise CourseNotUsable(f"course {course_code} is full or was just refused")
         enrolment = Enrolment(
             id=new_id(),
             voucher_id=voucher_id,
@@ -203,36 +206,47 @@ def cancel_enrolment(
 
     With ``enrolment_id``, only that enrolment: a caller who looked it up before this
     transaction never cancels a newer one that replaced it meanwhile."""
-    now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        voucher = _voucher(uow, voucher_id)
-        target = next_status(voucher.status, VoucherEvent.CANCEL_ENROLMENT)
-        if voucher.valid_until < now:
-            raise VoucherExpired(f"voucher {voucher_id} has expired; it cannot go back to issued")
-        enrolment = uow.vouchers.active_enrolment(voucher_id)
-        if enrolment_id is not None and (enrolment is None or enrolment.id != enrolment_id):
-            raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
-        if enrolment is None or uow.settlement.settled_stages([voucher_id]):
-            raise IllegalTransition("this enrolment has settlement records and cannot be cancelled")
-        if not uow.vouchers.transition(
-            voucher_id,
-            [VoucherStatus.ENROLLED],
-            target,
-            course_id=None,
-            institution_id=None,
-            redeemable_fen=None,
-            enrolled_at=None,
-        ):
-            raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
-        uow.vouchers.cancel_enrolment(enrolment.id, now)
-        uow.catalogue.free_seat(enrolment.course_id)
-        uow.audit.record(
-            at=now,
-            actor=ctx.actor,
-            action="voucher.enrolment_cancelled",
-            entity_type="voucher",
-            entity_id=voucher_id,
-            region_code=voucher.region_code,
-            payload={"reason": reason},
-        )
+        cancel_enrolment_within(ctx, uow, voucher_id, reason, enrolment_id)
         uow.commit()
+
+
+def cancel_enrolment_within(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    voucher_id: uuid.UUID,
+    reason: str,
+    enrolment_id: uuid.UUID | None = None,
+) -> None:
+    """``cancel_enrolment`` inside the caller's unit of work (an upheld dispute's)."""
+    now = ctx.clock()
+    voucher = _voucher(uow, voucher_id)
+    target = next_status(voucher.status, VoucherEvent.CANCEL_ENROLMENT)
+    if voucher.valid_until < now:
+        raise VoucherExpired(f"voucher {voucher_id} has expired; it cannot go back to issued")
+    enrolment = uow.vouchers.active_enrolment(voucher_id)
+    if enrolment_id is not None and (enrolment is None or enrolment.id != enrolment_id):
+        raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
+    if enrolment is None or uow.settlement.settled_stages([voucher_id]):
+        raise IllegalTransition("this enrolment has settlement records and cannot be cancelled")
+    if not uow.vouchers.transition(
+        voucher_id,
+        [VoucherStatus.ENROLLED],
+        target,
+        course_id=None,
+        institution_id=None,
+        redeemable_fen=None,
+        enrolled_at=None,
+    ):
+        raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
+    uow.vouchers.cancel_enrolment(enrolment.id, now)
+    uow.catalogue.free_seat(enrolment.course_id)
+    uow.audit.record(
+        at=now,
+        actor=ctx.actor,
+        action="voucher.enrolment_cancelled",
+        entity_type="voucher",
+        entity_id=voucher_id,
+        region_code=voucher.region_code,
+        payload={"reason": reason},
+    )

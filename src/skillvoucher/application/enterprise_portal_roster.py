@@ -60,9 +60,13 @@ class RosterRefused(InvalidInput):
 
     code = "roster_refused"
 
-    def __init__(self, problem: RosterProblem, message: str) -> None:
+    def __init__(self, message: str, problem: RosterProblem = RosterProblem.UNREADABLE) -> None:
         super().__init__(message)
         self.problem = problem
+
+    @classmethod
+    def because(cls, problem: RosterProblem, message: str) -> RosterRefused:
+        return cls(message, problem)
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,9 @@ def read_roster(stream: BinaryIO, filename: str, max_lines: int) -> list[RosterL
     elif filename.lower().endswith(".csv"):
         rows = _csv_rows(stream)
     else:
-        raise RosterRefused(RosterProblem.NOT_A_SPREADSHEET, f"{filename} is not an XLSX file")
+        raise RosterRefused.because(
+            RosterProblem.NOT_A_SPREADSHEET, f"{filename} is not an XLSX file"
+        )
     try:
         return _roster_lines(rows, filename, max_lines)
     finally:
@@ -128,7 +134,7 @@ def _roster_lines(rows: _Closing, filename: str, max_lines: int) -> list[RosterL
         if number >= HEADER_SEARCH_ROWS:
             break
     if id_column is None:
-        raise RosterRefused(
+        raise RosterRefused.because(
             RosterProblem.NO_ID_COLUMN, f"{filename} has no resident ID number column"
         )
     lines: list[RosterLine] = []
@@ -140,17 +146,17 @@ def _roster_lines(rows: _Closing, filename: str, max_lines: int) -> list[RosterL
         if not resident_id and not name:
             blank += 1
             if blank > max_lines + BLANK_ROWS_ALLOWED:
-                raise RosterRefused(
+                raise RosterRefused.because(
                     RosterProblem.TOO_MANY_ROWS, f"{filename} has too many rows to read"
                 )
             continue
         if len(lines) == max_lines:
-            raise RosterRefused(
+            raise RosterRefused.because(
                 RosterProblem.TOO_MANY_ROWS, f"{filename} has more than {max_lines} lines"
             )
         lines.append(RosterLine(number, resident_id, name))
     if not lines:
-        raise RosterRefused(RosterProblem.EMPTY, f"{filename} lists nobody")
+        raise RosterRefused.because(RosterProblem.EMPTY, f"{filename} lists nobody")
     return lines
 
 
@@ -164,7 +170,7 @@ def _xlsx_values(stream: BinaryIO) -> Iterator[tuple[int, tuple[object, ...]]]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise RosterRefused(
+        raise RosterRefused.because(
             RosterProblem.UNREADABLE, f"not a readable XLSX file: {error}"
         ) from None
     try:
@@ -176,7 +182,7 @@ def _xlsx_values(stream: BinaryIO) -> Iterator[tuple[int, tuple[object, ...]]]:
             except StopIteration:
                 return
             except Exception as error:  # a broken sheet fails while it is read
-                raise RosterRefused(
+                raise RosterRefused.because(
                     RosterProblem.UNREADABLE, f"unreadable sheet: {error}"
                 ) from None
             number += 1
@@ -194,9 +200,11 @@ def _csv_rows(stream: BinaryIO) -> _Closing:
         try:
             text = raw.decode("gb18030")
         except UnicodeDecodeError:
-            raise RosterRefused(RosterProblem.UNREADABLE, "not UTF-8 or GB18030 text") from None
+            raise RosterRefused.because(
+                RosterProblem.UNREADABLE, "not UTF-8 or GB18030 text"
+            ) from None
     if "\x00" in text:
-        raise RosterRefused(RosterProblem.UNREADABLE, "a NUL character: not a text file")
+        raise RosterRefused.because(RosterProblem.UNREADABLE, "a NUL character: not a text file")
     return _Closing(_csv_values(text))
 
 
@@ -209,7 +217,9 @@ def _csv_values(text: str) -> Iterator[tuple[int, tuple[object, ...]]]:
         except StopIteration:
             return
         except csv.Error as error:
-            raise RosterRefused(RosterProblem.UNREADABLE, f"line {start}: {error}") from None
+            raise RosterRefused.because(
+                RosterProblem.UNREADABLE, f"line {start}: {error}"
+            ) from None
         yield start, tuple(cells[:MAX_COLUMNS])
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from skillvoucher.application.context import AppContext
 from skillvoucher.credentials.tokens import VoucherClaims, verify_voucher
 from skillvoucher.domain.access import Permission, Principal
-from skillvoucher.domain.catalogue import CourseMode, SkillLevel
+from skillvoucher.domain.catalogue import CourseApproval, CourseMode, SkillLevel
 from skillvoucher.domain.errors import CredentialError
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.tables import Course, Institution, Person, SettlementLine, Voucher
@@ -65,6 +65,8 @@ class CourseOption:
     seats_taken: int
     start_date: date
     end_date: date
+    approved: bool
+    """Only an approved course takes new enrolments; a refused one keeps its roster."""
 
 
 def mask_name(name: str) -> str:
@@ -143,6 +145,7 @@ def own_courses(ctx: AppContext, principal: Principal) -> list[CourseOption]:
                 c.enrolled_count,
                 c.start_date,
                 c.end_date,
+                c.approval_status is CourseApproval.APPROVED,
             )
             for c in rows
         ]

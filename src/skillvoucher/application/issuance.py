@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.retries import retry_chunk
 from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.credentials.keys import SigningKey
 from skillvoucher.credentials.tokens import VoucherClaims, sign_voucher
@@ -262,40 +264,57 @@ def push_issue(
     Safe to re-run or resume after a crash: people who already hold a voucher of the scheme
     are not selected again, and each chunk commits its vouchers, ledger and audit together.
     """
-    total = min(eligible_count(ctx, scheme_code), _quota_left(ctx, scheme_code))
+    quota_before = _quota_left(ctx, scheme_code)
+    total = min(eligible_count(ctx, scheme_code), quota_before)
     issued = 0
     cursor: uuid.UUID | None = None
     while True:
-        now = ctx.clock()
-        today = local_date(now)
-        with ctx.unit_of_work() as uow:
-            scheme = _active_scheme(uow, scheme_code)
-            if scheme.issuance_mode is not IssuanceMode.PUSH:
-                raise InvalidInput(
-                    f"scheme {scheme_code} issues by {scheme.issuance_mode.value}, not by push"
-                )
-            rules = rules_of(scheme.rules)
-            condition = _push_condition(scheme, rules, today)
-            chunk = uow.people.matching_chunk(condition, cursor, ctx.settings.chunk_size)
-            if not chunk:
-                break
-            # Stop at whichever runs out first, the quota or the budget: a chunk the budget
-            # cannot cover in full is cut, rather than failing as a whole.
-            affordable = scheme.available_fen // rules.face_value.max_fen
-            granted = uow.schemes.reserve_quota(scheme.id, min(len(chunk), affordable))
-            if granted == 0:
-                break
-            key = ctx.keys.ensure_active_key(scheme.region_code)
-            rows = _voucher_rows(scheme, rules, chunk[:granted], key, now)
-            _write_issued(ctx, uow, scheme, rows, now)
-            uow.commit()
+        # Safe to run again (retries.py): each attempt selects afresh the people after the
+        # cursor who hold no voucher of the scheme yet, and reserves quota in its transaction.
+        step = retry_chunk(ctx, "push issuance", partial(_push_chunk, ctx, scheme_code, cursor))
+        if step is None:
+            break
+        granted, selected, cursor = step
         issued += granted
-        cursor = chunk[-1][0]
         if progress is not None:
             progress(issued, total)
-        if granted < len(chunk):
+        if granted < selected:
             break
-    return PushResult(issued, eligible_count(ctx, scheme_code), _quota_left(ctx, scheme_code))
+    quota_after = _quota_left(ctx, scheme_code)
+    # Counted by the quota, not the chunks: a chunk whose commit landed although its connection
+    # broke (retried, and found done) is issued all the same. Only a push reserves this quota.
+    return PushResult(quota_before - quota_after, eligible_count(ctx, scheme_code), quota_after)
+
+
+def _push_chunk(
+    ctx: AppContext, scheme_code: str, cursor: uuid.UUID | None
+) -> tuple[int, int, uuid.UUID] | None:
+    """One chunk of a push in one transaction: (vouchers issued, people selected, the last
+    person selected), or None when nobody is left or the quota or budget is spent."""
+    now = ctx.clock()
+    today = local_date(now)
+    with ctx.unit_of_work() as uow:
+        scheme = _active_scheme(uow, scheme_code)
+        if scheme.issuance_mode is not IssuanceMode.PUSH:
+            raise InvalidInput(
+                f"scheme {scheme_code} issues by {scheme.issuance_mode.value}, not by push"
+            )
+        rules = rules_of(scheme.rules)
+        condition = _push_condition(scheme, rules, today)
+        chunk = uow.people.matching_chunk(condition, cursor, ctx.settings.chunk_size)
+        if not chunk:
+            return None
+        # Stop at whichever runs out first, the quota or the budget: a chunk the budget
+        # cannot cover in full is cut, rather than failing as a whole.
+        affordable = scheme.available_fen // rules.face_value.max_fen
+        granted = uow.schemes.reserve_quota(scheme.id, min(len(chunk), affordable))
+        if granted == 0:
+            return None
+        key = ctx.keys.ensure_active_key(scheme.region_code)
+        rows = _voucher_rows(scheme, rules, chunk[:granted], key, now)
+        _write_issued(ctx, uow, scheme, rows, now)
+        uow.commit()
+    return granted, len(chunk), chunk[-1][0]
 
 
 def _quota_left(ctx: AppContext, scheme_code: str) -> int:

@@ -57,6 +57,9 @@ def risk_flags(
             flags += risk.shared_devices(risk_facts.device_uses(session, scope, now, limit))
         if risk.RuleCode.REPEATED_TRAINING in wanted:
             flags += risk.repeated_trainings(risk_facts.repeated_trainings(session, scope, limit))
+        if risk.RuleCode.IMPOSSIBLE_ATTENDANCE in wanted:
+            refused = risk_facts.refused_attendance(session, scope, now, limit)
+            flags += risk.repeated_impossible_attendance(refused)
     return risk.by_severity(flags)
 
 

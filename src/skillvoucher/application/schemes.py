@@ -87,8 +87,15 @@ def create_scheme(ctx: AppContext, doc: SchemeDoc, launch: bool = True) -> Schem
 
 
 def change_status(ctx: AppContext, code: str, to: SchemeStatus) -> SchemeView:
+    """Move the scheme to ``to``; launching allocates its budget.
+
+    The scheme's row is locked first, as the draft editor locks it (``scheme_drafts``): a
+    change of the draft either lands before the launch, which then allocates the new budget,
+    or waits and finds the scheme launched. Without the lock a launch could allocate the
+    budget it read while the editor stored another.
+    """
     with ctx.unit_of_work() as uow:
-        scheme = uow.schemes.by_code(code)
+        scheme = uow.schemes.by_code_for_update(code)
         if scheme is None:
             raise NotFound(f"scheme {code} is not known")
         action = SCHEME_TRANSITIONS.get((scheme.status, to))

@@ -12,9 +12,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.retries import retry_chunk
 from skillvoucher.application.scheme_files import rules_of
 from skillvoucher.application.settlement_batches import BatchSummary, batch_summary
 from skillvoucher.domain.access import Scope
@@ -77,7 +79,13 @@ def run_settlement(
     created: list[BatchSummary] = []
     existing = settled = 0
     for done, (inst_id, candidates) in enumerate(sorted(by_institution.items()), start=1):
-        outcome = _settle_institution(ctx, inst_id, candidates, period_start, period_end)
+        # Safe to run again (retries.py): an attempt first looks for the period's batch of the
+        # institution (a landed commit is then found done) and skips stages already on a line.
+        outcome = retry_chunk(
+            ctx,
+            "settlement run",
+            partial(_settle_institution, ctx, inst_id, candidates, period_start, period_end),
+        )
         if outcome is None:
             existing += 1
         else:

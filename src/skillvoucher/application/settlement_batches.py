@@ -16,7 +16,12 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.fund_transfers import ApproverNotIndependent
 from skillvoucher.domain.access import Scope
 from skillvoucher.domain.catalogue import ApprovalStatus
-from skillvoucher.domain.errors import IllegalTransition, InstitutionSuspended, NotFound
+from skillvoucher.domain.errors import (
+    DisputeOpen,
+    IllegalTransition,
+    InstitutionSuspended,
+    NotFound,
+)
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.money import yuan_string
 from skillvoucher.domain.settlement import (
@@ -89,6 +94,17 @@ def _payable_batch(
     return batch
 
 
+def _refuse_if_disputed(uow: UnitOfWork, batch: SettlementBatch) -> None:
+    """No money of a batch moves on while a dispute or an objection concerning it is open."""
+    if batch.status is BatchStatus.PAID:
+        return  # re-exporting a paid batch's row moves nothing
+    held = uow.disputes.holding_batch(batch.id)
+    if held is not None:
+        raise DisputeOpen(
+            f"batch {batch.id} waits: dispute {held.id} ({held.subject_kind.value}) is open"
+        )
+
+
 def approve_batch(
     ctx: AppContext, batch_id: uuid.UUID, approver: str, scope: Scope | None = None
 ) -> BatchSummary:
@@ -97,6 +113,7 @@ def approve_batch(
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         batch = _payable_batch(uow, batch_id, scope)
+        _refuse_if_disputed(uow, batch)
         step = approval_step(
             batch.status, batch.total_fen, ctx.settings.settlement_second_approval_fen
         )
@@ -170,6 +187,7 @@ def mark_batch_paid(
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         batch = _payable_batch(uow, batch_id, scope)
+        _refuse_if_disputed(uow, batch)
         after = next_batch_status(batch.status, BatchStep.PAY)
         check_notice_over(batch.notice_until, now)
         if not uow.settlement.move_batch(
@@ -253,6 +271,7 @@ def payment_file_rows(
         rows: list[list[object]] = []
         for batch_id in batch_ids:
             batch = _payable_batch(uow, batch_id, scope)
+            _refuse_if_disputed(uow, batch)
             if batch.status not in EXPORTABLE:
                 raise IllegalTransition(
                     f"batch {batch_id} is {batch.status.value}: "

@@ -17,6 +17,7 @@ from skillvoucher.cli import (
     institutions,
     issuance,
     keys,
+    notices,
     regions,
     schemes,
     serve,
@@ -76,6 +77,7 @@ app.add_typer(funds.fund_app, name="fund", rich_help_panel=MONEY)
 app.add_typer(settlement.app, name="settle", rich_help_panel=MONEY)
 app.add_typer(funds.ledger_app, name="ledger", rich_help_panel=MONEY)
 app.add_typer(audit.app, name="audit", rich_help_panel=REPORTS)
+app.add_typer(notices.app, name="notices", rich_help_panel=TRAINING)
 app.command("stats", rich_help_panel=REPORTS)(stats.stats_command)
 app.command("demo", rich_help_panel=REPORTS)(demo.demo_command)
 app.command("serve", rich_help_panel=REPORTS)(serve.serve_command)

@@ -89,6 +89,9 @@ def print_import_report(report: ImportReport, *, show_keys: bool = True) -> None
     )
     if report.problems:
         console.print(problems_table(report.problems, show_keys=show_keys))
+    if report.notes:
+        console.print(f"taken in with notes {len(report.notes)}")
+        console.print(problems_table(report.notes, show_keys=show_keys))
 
 
 class ProgressReporter:

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     RISK_READ = "risk:read"
     INSTITUTION_SUSPEND = "institution:suspend"
     CATALOGUE_APPROVE = "catalogue:approve"  # approve or refuse institutions awaiting approval
+    DISPUTE_OPEN = "dispute:open"  # a holder disputes their record; an administrator objects
+    DISPUTE_RESOLVE = "dispute:resolve"  # uphold or dismiss a dispute or objection
 
 
 class Role(StrEnum):
@@ -94,6 +96,8 @@ _ADMINISTRATOR = frozenset(
         P.RISK_READ,
         P.INSTITUTION_SUSPEND,
         P.CATALOGUE_APPROVE,
+        P.DISPUTE_OPEN,
+        P.DISPUTE_RESOLVE,
     }
 )
 
@@ -106,6 +110,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CONSENT_GRANT,
             P.ENROLMENT_READ,
             P.ENROLMENT_CREATE,
+            P.DISPUTE_OPEN,
         }
     ),
     Role.INSTITUTION_STAFF: frozenset(

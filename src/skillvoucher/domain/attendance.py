@@ -45,6 +45,10 @@ DEVICE_BURST_WINDOW = timedelta(seconds=10)
 # a day long); recorded spans further away cannot touch it.
 ONLINE_OVERLAP_REACH = timedelta(minutes=MAX_MINUTES_PER_EVENT)
 
+# The audit action of a refused event (the event itself is never stored); the risk rule
+# ``repeated_impossible_attendance`` counts these.
+REFUSED_ACTION = "attendance.refused"
+
 
 class ImplausibleAttendance(InvalidInput):
     """An attendance event that cannot be true; it is refused and never counted."""

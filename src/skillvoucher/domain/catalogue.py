@@ -12,6 +12,19 @@ class ApprovalStatus(StrEnum):
     REVOKED = "revoked"
 
 
+class CourseApproval(StrEnum):
+    """An administrator's standing on one course: only an approved course takes a voucher.
+
+    The bureau's own catalogue file brings courses in approved; an administrator may refuse one
+    (and approve it again on reconsideration). ``pending`` is for courses that wait for a first
+    decision: no import creates it today.
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class CourseMode(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"

@@ -131,3 +131,10 @@ class CredentialExpired(CredentialError):
 
 class CredentialNotYetValid(CredentialError):
     code = "credential_not_yet_valid"
+
+
+class DisputeOpen(IllegalTransition):
+    """A holder's dispute or an objection is open: the money it concerns waits for its
+    resolution."""
+
+    code = "dispute_open"

@@ -43,6 +43,15 @@ NEW_INSTITUTION_HIGH_ENROLMENTS = 150
 REPEAT_MIN_ENROLMENTS = 2  # the same occupation and level twice is already a second payment
 REPEAT_HIGH_ENROLMENTS = 3
 
+# Attendance refused as impossible (domain/attendance.py), counted per institution over a week.
+# An honest institution meets a refusal now and then (a holder enrolled at two schools, a
+# misconfigured course date, a device clock); ten in a week is a habit, and thirty is a device
+# or an upload producing them. A replayed crowd at a door is refused from its sixth person on,
+# so one such upload of a class already crosses the line, as it should.
+REFUSED_ATTENDANCE_WINDOW = timedelta(days=7)
+REFUSED_ATTENDANCE_MIN = 10
+REFUSED_ATTENDANCE_HIGH = 30
+
 
 class RuleCode(StrEnum):
     ENROLMENT_SPIKE = "enrolment_spike"
@@ -52,6 +61,7 @@ class RuleCode(StrEnum):
     SHARED_DEVICE = "shared_device"
     NEW_INSTITUTION_VOLUME = "new_institution_volume"
     REPEATED_TRAINING = "repeated_training"
+    IMPOSSIBLE_ATTENDANCE = "repeated_impossible_attendance"
 
 
 class Severity(StrEnum):
@@ -133,6 +143,24 @@ class RepeatedTraining:
     skill_level: str
     enrolments: int
     institutions: int
+
+
+@dataclass(frozen=True)
+class RefusedAttendance:
+    """The attendance events refused at one institution within REFUSED_ATTENDANCE_WINDOW."""
+
+    institution_id: uuid.UUID
+    credit_code: str
+    name: str
+    region_code: str
+    by_rule: dict[str, int]  # the refusing rule's code -> refusals
+    by_device: dict[str, int]  # device id -> refusals (events without a device are left out)
+    first_at: datetime  # when the first and the last of them were refused
+    last_at: datetime
+
+    @property
+    def refusals(self) -> int:
+        return sum(self.by_rule.values())
 
 
 # --- Rules ---------------------------------------------------------------------------------------
@@ -355,6 +383,40 @@ def repeated_trainings(repeats: Iterable[RepeatedTraining]) -> list[RiskFlag]:
                     "institutions": r.institutions,
                     "occupation_code": r.occupation_code,
                     "skill_level": r.skill_level,
+                },
+            )
+        )
+    return flags
+
+
+def repeated_impossible_attendance(refusals: Iterable[RefusedAttendance]) -> list[RiskFlag]:
+    """An institution whose check-ins were refused as impossible again and again."""
+    flags = []
+    for r in refusals:
+        if r.refusals < REFUSED_ATTENDANCE_MIN:
+            continue
+        rules = ", ".join(f"{n} {rule}" for rule, n in sorted(r.by_rule.items()))
+        flags.append(
+            RiskFlag(
+                RuleCode.IMPOSSIBLE_ATTENDANCE,
+                Severity.HIGH if r.refusals >= REFUSED_ATTENDANCE_HIGH else Severity.MEDIUM,
+                SubjectType.INSTITUTION,
+                str(r.institution_id),
+                f"{r.name} ({r.credit_code})",
+                r.region_code,
+                f"{r.refusals} attendance events refused as impossible in the last "
+                f"{REFUSED_ATTENDANCE_WINDOW.days} days ({rules})",
+                {
+                    "refusals": r.refusals,
+                    "refusals_by_rule": [f"{rule}: {n}" for rule, n in sorted(r.by_rule.items())],
+                    "devices": [
+                        f"{device}: {n}"
+                        for device, n in sorted(r.by_device.items(), key=lambda d: (-d[1], d[0]))
+                    ],
+                    "first_refused_at": r.first_at.isoformat(),
+                    "last_refused_at": r.last_at.isoformat(),
+                    "window_days": REFUSED_ATTENDANCE_WINDOW.days,
+                    "threshold_refusals": REFUSED_ATTENDANCE_MIN,
                 },
             )
         )

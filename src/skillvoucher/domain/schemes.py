@@ -178,6 +178,7 @@ class CourseFacts:
     institution_region: str
     institution_approved: bool
     price_fen: int
+    course_approved: bool = True  # an administrator may refuse one course of an institution
 
 
 def course_unusable_reasons(rules: SchemeRules, course: CourseFacts) -> list[str]:
@@ -186,6 +187,8 @@ def course_unusable_reasons(rules: SchemeRules, course: CourseFacts) -> list[str
     c = rules.courses
     if not course.institution_approved:
         reasons.append("the institution is not approved")
+    if not course.course_approved:
+        reasons.append("the course is not approved")
     if not is_within(course.institution_region, rules.region_code[:2] + "0000"):
         reasons.append("the institution is outside the scheme's province")
     if c.institutions and course.institution_credit_code not in c.institutions:

@@ -1,5 +1,5 @@
 """Engines for SQLite (WAL, foreign keys, one writer at a time) and PostgreSQL, and telling a
-lost database connection from other database errors."""
+lost database connection, or a transient refusal, from other database errors."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from skillvoucher.domain.errors import DomainError
 # PostgreSQL's SQLSTATEs for "the connection is gone": class 08, and the server shutting down or
 # starting up (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
 _LOST_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+# serialization_failure and deadlock_detected: PostgreSQL rolled the transaction back only
+# because a concurrent one got in its way, and says so to invite running it again.
+_TRANSIENT_STATES = ("40001", "40P01")
 
 
 class DatabaseUnavailable(DomainError):
@@ -45,6 +48,14 @@ def lost_connection(error: BaseException) -> bool:
     state = getattr(error.orig, "sqlstate", None)
     # A failed connection attempt carries no SQLSTATE at all.
     return state is None or str(state).startswith(_LOST_CONNECTION_STATES)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL refusing a transaction only for clashing with another
+    (a serialization failure or a deadlock): the same transaction run again can succeed."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in _TRANSIENT_STATES
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:

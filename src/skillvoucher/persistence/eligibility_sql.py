@@ -2,6 +2,12 @@
 
 It must select exactly the people for whom ``domain.schemes.ineligibility_reasons`` is empty;
 tests/integration/test_eligibility_paths.py checks the two paths against each other.
+
+The voucher-history rules (``max_vouchers_per_year``, ``one_active_voucher``) are written so
+that a planner evaluates them once for the whole table, not once a person: as ``NOT EXISTS``
+over the vouchers, which PostgreSQL turns into one hash anti-join (and SQLite into an index
+probe per person). A correlated ``(SELECT count(*) …) < n`` instead ran as a subplan for each of
+hundreds of thousands of people and kept PostgreSQL from scanning in parallel (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -13,7 +19,12 @@ import sqlalchemy as sa
 
 from skillvoucher.domain.people import CardStatus, groups_to_mask
 from skillvoucher.domain.regions import code_prefix
-from skillvoucher.domain.schemes import SchemeRules, SchemeType, latest_birth_date_for_age
+from skillvoucher.domain.schemes import (
+    Eligibility,
+    SchemeRules,
+    SchemeType,
+    latest_birth_date_for_age,
+)
 from skillvoucher.domain.vouchers import OPEN_STATUSES, VoucherStatus
 from skillvoucher.persistence.tables import Person, Voucher
 
@@ -38,27 +49,47 @@ def eligibility_condition(
         clauses.append(Person.birth_date <= latest_birth_date_for_age(today, elig.min_age))
     if elig.max_age is not None:
         clauses.append(Person.birth_date > latest_birth_date_for_age(today, elig.max_age + 1))
-    if elig.max_vouchers_per_year is not None:
-        issued_this_year = (
-            sa.select(sa.func.count())
-            .where(
-                Voucher.person_id == Person.id,
-                Voucher.issued_at >= year_start,
-                Voucher.status != VoucherStatus.REVOKED,
-            )
-            .scalar_subquery()
-        )
-        clauses.append(issued_this_year < elig.max_vouchers_per_year)
-    if elig.one_active_voucher:
-        clauses.append(
-            ~sa.exists().where(Voucher.person_id == Person.id, Voucher.status.in_(OPEN_STATUSES))
-        )
+    clauses += _history_clauses(elig, year_start)
     if rules.type is SchemeType.ENTERPRISE:
         if enterprise_credit_code is None:
             clauses.append(sa.false())
         else:
             clauses.append(Person.employer_credit_code == enterprise_credit_code)
     return sa.and_(*clauses)
+
+
+def _history_clauses(elig: Eligibility, year_start: datetime) -> list[sa.ColumnElement[bool]]:
+    """The rules on the person's vouchers, as at most two anti-joins.
+
+    Where one voucher is enough to disqualify (an open one; one this year when the limit is 1)
+    the conditions share a single ``NOT EXISTS``, so the vouchers are read and hashed once.
+    A limit above 1 needs a count: people reaching it are found by one grouped pass over this
+    year's vouchers, and anti-joined.
+    """
+    counts_this_year = sa.and_(
+        Voucher.issued_at >= year_start, Voucher.status != VoucherStatus.REVOKED
+    )
+    limit = elig.max_vouchers_per_year
+    if limit is not None and limit <= 0:
+        return [sa.false()]  # nobody has fewer than no vouchers
+    one_is_enough: list[sa.ColumnElement[bool]] = []
+    if elig.one_active_voucher:
+        one_is_enough.append(Voucher.status.in_(OPEN_STATUSES))
+    if limit == 1:
+        one_is_enough.append(counts_this_year)
+    clauses: list[sa.ColumnElement[bool]] = []
+    if one_is_enough:
+        clauses.append(~sa.exists().where(Voucher.person_id == Person.id, sa.or_(*one_is_enough)))
+    if limit is not None and limit > 1:
+        at_limit = (
+            sa.select(Voucher.person_id)
+            .where(counts_this_year)
+            .group_by(Voucher.person_id)
+            .having(sa.func.count() >= limit)
+            .subquery("at_limit")
+        )
+        clauses.append(~sa.exists().where(at_limit.c.person_id == Person.id))
+    return clauses
 
 
 def not_yet_holding(scheme_id: uuid.UUID) -> sa.ColumnElement[bool]:

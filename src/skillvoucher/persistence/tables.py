@@ -12,9 +12,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from skillvoucher.domain.access import Role
 from skillvoucher.domain.attendance import AttendanceSource
-from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
+from skillvoucher.domain.catalogue import (
+    ApprovalStatus,
+    CourseApproval,
+    CourseMode,
+    DeliveryModes,
+    SkillLevel,
+)
+from skillvoucher.domain.disputes import DisputeStatus, DisputeSubject
 from skillvoucher.domain.identity import Sex
 from skillvoucher.domain.ledger import Account, JournalKind, TransferStatus
+from skillvoucher.domain.notices import NoticeKind
 from skillvoucher.domain.people import CardStatus
 from skillvoucher.domain.regions import RegionLevel
 from skillvoucher.domain.schemes import IssuanceMode, SchemeStatus, SchemeType
@@ -111,6 +119,11 @@ class Institution(Base):
     suspended_at: Mapped[datetime | None]
     suspended_by: Mapped[str | None] = mapped_column(sa.String(80))
     suspension_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # Set while the institution stands refused by an administrator (cleared when one approves
+    # it): a re-import of the catalogue file keeps such an institution refused.
+    refused_at: Mapped[datetime | None]
+    refused_by: Mapped[str | None] = mapped_column(sa.String(80))
+    refusal_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
 
 class Course(Base):
@@ -142,6 +155,13 @@ class Course(Base):
     content_digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Imported rows never name it, so a course comes in approved and a re-import never changes
+    # an administrator's decision (application/course_approval.py).
+    approval_status: Mapped[CourseApproval] = mapped_column(
+        str_enum(CourseApproval, "course_approval"),
+        default=CourseApproval.APPROVED,
+        server_default=CourseApproval.APPROVED.value,
+    )
 
 
 class Scheme(Base):
@@ -521,3 +541,60 @@ class CourseRating(Base):
     score: Mapped[int] = mapped_column(sa.SmallInteger)
     comment: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime]
+
+
+class HolderNotice(Base):
+    """The outbox of notices to holders: written in the transaction of the change it reports,
+    sent afterwards by ``application/notice_delivery.py``. The payload never holds an ID
+    number, a mobile number or a name: the channels look up what they need when sending."""
+
+    __tablename__ = "holder_notices"
+    __table_args__ = (
+        # Deliverers claim due rows in this order.
+        sa.Index(None, "delivered_at", "next_attempt_at"),
+        sa.Index(None, "person_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"))
+    voucher_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("vouchers.id"))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind, "notice_kind"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Null once delivered or given up on: nothing is due.
+    next_attempt_at: Mapped[datetime | None]
+    # Per channel: "sent" or the last failure, so a retry sends only where it failed.
+    channel_results: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+class Dispute(Base):
+    """A holder's dispute of a record of theirs, or an objection to a settlement batch on
+    public notice. While open, the voucher's settlement (or the batch's payment) waits."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        sa.Index(None, "voucher_id", "status"),
+        sa.Index(None, "subject_kind", "subject_id", "status"),
+        sa.Index(None, "region_code", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    voucher_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("vouchers.id"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("people.id"))
+    subject_kind: Mapped[DisputeSubject] = mapped_column(str_enum(DisputeSubject, "subject_kind"))
+    subject_id: Mapped[uuid.UUID]
+    # Set for subjects inside a batch (a line, a batch objection): that batch's payment waits.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("settlement_batches.id"))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[DisputeStatus] = mapped_column(str_enum(DisputeStatus, "dispute_status"))
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(sa.String(80))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(80))
+    resolution_note: Mapped[str | None] = mapped_column(sa.String(500))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)

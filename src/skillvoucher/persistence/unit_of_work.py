@@ -13,8 +13,10 @@ from skillvoucher.persistence.database import DatabaseUnavailable, lost_connecti
 from skillvoucher.persistence.repositories.accounts import AccountRepository
 from skillvoucher.persistence.repositories.audit import AuditRepository
 from skillvoucher.persistence.repositories.catalogue import CatalogueRepository
+from skillvoucher.persistence.repositories.disputes import DisputeRepository, DisputeSubjects
 from skillvoucher.persistence.repositories.idempotency import IdempotencyRepository
 from skillvoucher.persistence.repositories.ledger import LedgerRepository
+from skillvoucher.persistence.repositories.notices import NoticeRepository
 from skillvoucher.persistence.repositories.people import PeopleRepository
 from skillvoucher.persistence.repositories.regions import RegionRepository
 from skillvoucher.persistence.repositories.schemes import SchemeRepository
@@ -48,9 +50,14 @@ class UnitOfWork:
         self.audit = AuditRepository(self.session, self._audit_chain_key)
         self.accounts = AccountRepository(self.session)
         self.idempotency = IdempotencyRepository(self.session)
+        self.notices = NoticeRepository(self.session)
+        self.disputes = DisputeRepository(self.session)
+        self.dispute_subjects = DisputeSubjects(self.session)
         return self
 
     def commit(self) -> None:
+        # Holders hear of the changes that concern them: the outbox rows join this transaction.
+        self.notices.write_for_events(self.audit.pending)
         self.audit.write_pending()  # the audit events join their chains in this transaction
         self._commit_started = True
         self.session.commit()

@@ -13,6 +13,7 @@ from skillvoucher.api.problems import title_of
 from skillvoucher.web.i18n import ENGLISH, request_language
 from skillvoucher.web.routes import (
     admin_catalogue,
+    admin_disputes,
     admin_oversight,
     common,
     dashboard,
@@ -95,4 +96,5 @@ def install_web(app: FastAPI) -> None:
     app.include_router(enterprise.router)
     app.include_router(admin_catalogue.router)
     app.include_router(admin_oversight.router)
+    app.include_router(admin_disputes.router)
     app.include_router(dashboard.router)

@@ -39,6 +39,7 @@ RULE_TITLES: dict[RuleCode, tuple[str, str]] = {
         "同一职业同一等级重复培训",
         "Repeated training, same occupation and level",
     ),
+    RuleCode.IMPOSSIBLE_ATTENDANCE: ("反复出现不可能的考勤", "Repeated impossible attendance"),
 }
 
 

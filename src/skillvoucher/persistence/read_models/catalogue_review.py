@@ -4,6 +4,7 @@ narrowed to the administrator's region by ``within_scope``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from skillvoucher.domain.access import Scope
 from skillvoucher.domain.catalogue import ApprovalStatus
 from skillvoucher.persistence.scoping import within_scope
-from skillvoucher.persistence.tables import Course, Institution
+from skillvoucher.persistence.tables import AuditEvent, Course, Institution
 
 
 def _institutions(scope: Scope) -> sa.Select[Any]:
@@ -89,5 +90,46 @@ def courses_of(session: Session, institution_id: uuid.UUID, limit: int) -> list[
         .where(Course.institution_id == institution_id)
         .order_by(Course.course_code)
         .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def course_for_update(
+    session: Session, scope: Scope, institution_id: uuid.UUID, course_id: uuid.UUID
+) -> Course | None:
+    """The institution's course, locked for the decision (on PostgreSQL; SQLite serialises
+    writers), if it lies within ``scope``."""
+    stmt = (
+        within_scope(
+            sa.select(Course), scope, region=Course.region_code, institution=Course.institution_id
+        )
+        .where(Course.id == course_id, Course.institution_id == institution_id)
+        .with_for_update()
+    )
+    found: Course | None = session.scalars(stmt).first()
+    return found
+
+
+def course_decision_events(
+    session: Session,
+    scope: Scope,
+    course_ids: list[uuid.UUID],
+    actions: Collection[str],
+    limit: int,
+) -> list[AuditEvent]:
+    """The latest decisions on these courses, newest first."""
+    if not course_ids:
+        return []
+    stmt = within_scope(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == "course",
+            AuditEvent.entity_id.in_([str(i) for i in course_ids]),
+            AuditEvent.action.in_(list(actions)),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit),
+        scope,
+        region=AuditEvent.region_code,
     )
     return list(session.scalars(stmt))

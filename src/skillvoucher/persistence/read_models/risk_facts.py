@@ -1,12 +1,14 @@
 """The facts the risk rules read, as SQL aggregates within a principal's scope.
 
 Every query groups on indexed columns (enrolments by institution and time, people by mobile,
-attendance by device and time, enrolments by person, occupation and level) and returns at most
-``limit`` rows; time windows bound the scans of the busiest tables.
+attendance by device and time, enrolments by person, occupation and level, refusal audit
+events by region and time) and returns at most ``limit`` rows; time windows bound the scans of
+the busiest tables.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -14,22 +16,33 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.access import Scope
+from skillvoucher.domain.attendance import REFUSED_ACTION
 from skillvoucher.domain.identity import mask_mobile
 from skillvoucher.domain.risk import (
     DEVICE_WINDOW,
     NEW_INSTITUTION_AGE,
+    REFUSED_ATTENDANCE_MIN,
+    REFUSED_ATTENDANCE_WINDOW,
     REPEAT_MIN_ENROLMENTS,
     SHARED_MOBILE_MIN_HOLDERS,
     SPIKE_BASELINE_WEEKS,
     SPIKE_WINDOW,
     DeviceUse,
     InstitutionFacts,
+    RefusedAttendance,
     RepeatedTraining,
     SharedMobile,
 )
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
 from skillvoucher.persistence.scoping import within_scope
-from skillvoucher.persistence.tables import AttendanceEvent, Enrolment, Institution, Person, Voucher
+from skillvoucher.persistence.tables import (
+    AttendanceEvent,
+    AuditEvent,
+    Enrolment,
+    Institution,
+    Person,
+    Voucher,
+)
 
 LIVE_VOUCHERS = (
     VoucherStatus.ISSUED,
@@ -226,4 +239,63 @@ def repeated_trainings(session: Session, scope: Scope, limit: int) -> list[Repea
             person_id, masked, str(region), occupation, str(level), int(n), int(institutions)
         )
         for person_id, masked, region, occupation, level, n, institutions in session.execute(stmt)
+    ]
+
+
+def refused_attendance(
+    session: Session, scope: Scope, now: datetime, limit: int
+) -> list[RefusedAttendance]:
+    """Institutions with at least REFUSED_ATTENDANCE_MIN attendance events refused in the last
+    REFUSED_ATTENDANCE_WINDOW, read from the refusals' audit events (the refused events
+    themselves are never stored), with their counts per rule and per device."""
+    # The audit event's region is the voucher's; its payload names the institution and device.
+    institution = AuditEvent.payload["institution_id"].as_string()
+    refusals = within_scope(
+        sa.select().where(
+            AuditEvent.action == REFUSED_ACTION,
+            AuditEvent.occurred_at >= now - REFUSED_ATTENDANCE_WINDOW,
+        ),
+        scope,
+        region=AuditEvent.region_code,
+    )
+    count = sa.func.count()
+    busiest = (
+        refusals.add_columns(
+            institution,
+            sa.func.min(AuditEvent.occurred_at),
+            sa.func.max(AuditEvent.occurred_at),
+        )
+        .group_by(institution)
+        .having(count >= REFUSED_ATTENDANCE_MIN)
+        .order_by(count.desc(), institution)
+        .limit(limit)
+    )
+    spans = {str(i): (first, last) for i, first, last in session.execute(busiest)}
+    if not spans:
+        return []
+    rule = AuditEvent.payload["rule"].as_string()
+    device = AuditEvent.payload["device_id"].as_string()
+    breakdown = (
+        refusals.add_columns(institution, rule, device, count)
+        .where(institution.in_(list(spans)))
+        .group_by(institution, rule, device)
+    )
+    by_rule: dict[str, dict[str, int]] = {i: {} for i in spans}
+    by_device: dict[str, dict[str, int]] = {i: {} for i in spans}
+    for institution_id, rule_code, device_id, n in session.execute(breakdown):
+        rules = by_rule[str(institution_id)]
+        rules[str(rule_code)] = rules.get(str(rule_code), 0) + int(n)
+        if device_id is not None:
+            devices = by_device[str(institution_id)]
+            devices[str(device_id)] = devices.get(str(device_id), 0) + int(n)
+    named = session.execute(
+        sa.select(
+            Institution.id, Institution.credit_code, Institution.name, Institution.region_code
+        ).where(Institution.id.in_([uuid.UUID(i) for i in spans]))
+    )
+    found = {str(i): (i, code, name, region) for i, code, name, region in named}
+    return [
+        RefusedAttendance(*found[i], by_rule[i], by_device[i], *spans[i])
+        for i in spans  # in the order of the busiest first
+        if i in found
     ]

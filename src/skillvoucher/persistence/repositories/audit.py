@@ -68,6 +68,11 @@ class AuditRepository:
             {**e, "id": new_id(), "province_code": _province_of(e["region_code"])} for e in events
         )
 
+    @property
+    def pending(self) -> tuple[dict[str, Any], ...]:
+        """The events recorded in this transaction and not yet written (for the outbox)."""
+        return tuple(self._pending)
+
     def write_pending(self) -> None:
         """Append the transaction's events to their provinces' chains.
 

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, SkillLevel
+from skillvoucher.domain.catalogue import ApprovalStatus, CourseApproval, CourseMode, SkillLevel
 from skillvoucher.domain.schemes import UsableCourses
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
 from skillvoucher.persistence.tables import Course, Institution
@@ -47,9 +47,11 @@ class CatalogueRepository:
             elif stored[row_key] != row["content_digest"]:
                 values = {k: v for k, v in row.items() if k not in (*key, "id", "created_at")}
                 if table is Institution and "approval_status" in values:
-                    # A suspension is lifted by reinstating, never by re-importing the list.
+                    # A suspension is lifted by reinstating, never by re-importing the list;
+                    # an administrator's refusal only by an administrator's approval.
                     values["approval_status"] = sa.case(
                         (Institution.suspended_at.is_not(None), Institution.approval_status),
+                        (Institution.refused_at.is_not(None), Institution.approval_status),
                         else_=values["approval_status"],
                     )
                 self._session.execute(
@@ -74,6 +76,24 @@ class CatalogueRepository:
         )
         return dict(self._session.execute(stmt).all())
 
+    def refused_institutions(self, credit_codes: Sequence[str]) -> dict[str, str | None]:
+        """Of these institutions, those an administrator refused: credit code → the reason."""
+        stmt = sa.select(Institution.credit_code, Institution.refusal_reason).where(
+            Institution.credit_code.in_(credit_codes), Institution.refused_at.is_not(None)
+        )
+        return dict(self._session.execute(stmt).all())
+
+    def courses_not_approved(
+        self, institution_ids: Sequence[uuid.UUID]
+    ) -> dict[tuple[uuid.UUID, str], CourseApproval]:
+        """Courses of these institutions that an administrator has not approved (refused or
+        pending), by (institution, course code)."""
+        stmt = sa.select(Course.institution_id, Course.course_code, Course.approval_status).where(
+            Course.institution_id.in_(institution_ids),
+            Course.approval_status != CourseApproval.APPROVED,
+        )
+        return {(i, c): status for i, c, status in self._session.execute(stmt)}
+
     def seats_taken(self, institution_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], int]:
         """Seats already taken per (institution, course code)."""
         stmt = sa.select(Course.institution_id, Course.course_code, Course.enrolled_count).where(
@@ -92,11 +112,16 @@ class CatalogueRepository:
         ).first()
 
     def take_seat(self, course_id: uuid.UUID) -> bool:
-        """Claim one seat if the course has room; a conditional UPDATE, safe under races."""
+        """Claim one seat if the course has room and is approved; a conditional UPDATE, safe
+        under races (a refusal committed meanwhile is seen, as a full course is)."""
         changed = rows_changed(
             self._session,
             plain_update(Course)
-            .where(Course.id == course_id, Course.enrolled_count < Course.capacity)
+            .where(
+                Course.id == course_id,
+                Course.enrolled_count < Course.capacity,
+                Course.approval_status == CourseApproval.APPROVED,
+            )
             .values(enrolled_count=Course.enrolled_count + 1),
         )
         return changed == 1
@@ -114,6 +139,7 @@ class CatalogueRepository:
             .join(Institution, Institution.id == Course.institution_id)
             .where(
                 Institution.approval_status == ApprovalStatus.APPROVED,
+                Course.approval_status == CourseApproval.APPROVED,
                 Course.province_code == province_code,
             )
             .order_by(Course.id)
@@ -152,11 +178,15 @@ class CatalogueRepository:
         limit: int,
         usable: UsableCourses | None = None,
     ) -> list[tuple[Course, Institution]]:
-        """Courses of approved institutions, in id order, for keyset (cursor) pagination."""
+        """Approved courses of approved institutions, in id order, for keyset (cursor)
+        pagination."""
         stmt = (
             sa.select(Course, Institution)
             .join(Institution, Institution.id == Course.institution_id)
-            .where(Institution.approval_status == ApprovalStatus.APPROVED)
+            .where(
+                Institution.approval_status == ApprovalStatus.APPROVED,
+                Course.approval_status == CourseApproval.APPROVED,
+            )
             .order_by(Course.id)
             .limit(limit)
         )

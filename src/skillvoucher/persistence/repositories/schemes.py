@@ -21,6 +21,17 @@ class SchemeRepository:
     def by_code(self, code: str) -> Scheme | None:
         return self._session.scalars(sa.select(Scheme).where(Scheme.code == code)).first()
 
+    def by_code_for_update(self, code: str) -> Scheme | None:
+        """The scheme, its row locked until the transaction ends (PostgreSQL; SQLite serialises
+        writers), read afresh even if this session had loaded it."""
+        stmt = (
+            sa.select(Scheme)
+            .where(Scheme.code == code)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self._session.scalars(stmt).first()
+
     def get(self, scheme_id: uuid.UUID) -> Scheme | None:
         return self._session.get(Scheme, scheme_id)
 

@@ -15,6 +15,7 @@ from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.settlement import BatchStatus, Evidence
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, rows_changed
+from skillvoucher.persistence.repositories.disputes import DisputeRepository
 from skillvoucher.persistence.scoping import within_scope
 from skillvoucher.persistence.tables import (
     Course,
@@ -49,7 +50,8 @@ class SettlementRepository:
     def candidates(
         self, until: datetime, institution_id: uuid.UUID | None = None, scope: Scope | None = None
     ) -> list[SettlementCandidate]:
-        """Vouchers enrolled by ``until`` that are still open: they may have earned stages.
+        """Vouchers enrolled by ``until`` that are still open and not disputed: they may have
+        earned stages.
 
         With ``scope``, only those enrolled at institutions within it.
         """
@@ -87,6 +89,8 @@ class SettlementRepository:
             stmt = stmt.where(Enrolment.institution_id == institution_id)
         if scope is not None:
             stmt = stmt.where(Enrolment.institution_id.in_(self._institutions_within(scope)))
+        # A voucher whose holder disputes a record is frozen: no line until it is resolved.
+        stmt = stmt.where(Voucher.id.not_in(DisputeRepository.frozen_vouchers()))
         return [SettlementCandidate(*row) for row in self._session.execute(stmt)]
 
     @staticmethod

@@ -3,7 +3,13 @@ translated where shown), and the badge colour of each status."""
 
 from __future__ import annotations
 
-from skillvoucher.domain.catalogue import ApprovalStatus, CourseMode, DeliveryModes, SkillLevel
+from skillvoucher.domain.catalogue import (
+    ApprovalStatus,
+    CourseApproval,
+    CourseMode,
+    DeliveryModes,
+    SkillLevel,
+)
 from skillvoucher.domain.people import TargetGroup
 from skillvoucher.domain.schemes import IssuanceMode, SchemeStatus, SchemeType
 from skillvoucher.domain.settlement import Evidence
@@ -55,6 +61,11 @@ APPROVAL_STATUSES = {
     ApprovalStatus.SUSPENDED: N_("Suspended"),
     ApprovalStatus.REVOKED: N_("Refused"),
 }
+COURSE_APPROVALS = {
+    CourseApproval.PENDING: N_("Awaiting approval"),
+    CourseApproval.APPROVED: N_("Approved"),
+    CourseApproval.REFUSED: N_("Refused"),
+}
 VOUCHER_STATUSES = {
     VoucherStatus.ISSUED: N_("Issued, not yet used"),
     VoucherStatus.ENROLLED: N_("Enrolled at an institution"),
@@ -75,6 +86,8 @@ DECISIONS = {
     "institution.refused": N_("Refused"),
     "institution.suspended": N_("Suspended"),
     "institution.reinstated": N_("Reinstated"),
+    "course.approved": N_("Approved"),
+    "course.refused": N_("Refused"),
 }
 BADGES = {
     "draft": "",
@@ -85,6 +98,7 @@ BADGES = {
     "approved": "ok",
     "suspended": "danger",
     "revoked": "danger",
+    "refused": "danger",
 }
 
 LABELS = {
@@ -96,6 +110,7 @@ LABELS = {
     "issuance_modes": ISSUANCE_MODES,
     "scheme_statuses": SCHEME_STATUSES,
     "approval_statuses": APPROVAL_STATUSES,
+    "course_approvals": COURSE_APPROVALS,
     "voucher_statuses": VOUCHER_STATUSES,
     "evidence": EVIDENCE,
     "decisions": DECISIONS,

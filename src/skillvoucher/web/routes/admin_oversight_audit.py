@@ -41,6 +41,7 @@ COMMON_ACTIONS = (
     "voucher.issued",
     "voucher.enrolled",
     "voucher.attended",
+    "attendance.refused",
     "voucher.completed",
     "voucher.revoked",
     "voucher.clawed_back",

@@ -44,6 +44,7 @@ RULE_NAMES = {
     RuleCode.SHARED_DEVICE: N_("One attendance device across institutions"),
     RuleCode.NEW_INSTITUTION_VOLUME: N_("New institution with large volume"),
     RuleCode.REPEATED_TRAINING: N_("Repeated training, same occupation and level"),
+    RuleCode.IMPOSSIBLE_ATTENDANCE: N_("Repeated impossible attendance"),
 }
 # The figures behind a flag (its evidence), named for the reader; unnamed ones show their key.
 EVIDENCE_FIGURE_NAMES = {
@@ -70,6 +71,12 @@ EVIDENCE_FIGURE_NAMES = {
     "window_days": N_("Window (days)"),
     "occupation_code": N_("Occupation"),
     "skill_level": N_("Skill level"),
+    "refusals": N_("Refused check-ins"),
+    "refusals_by_rule": N_("Refused, by rule"),
+    "devices": N_("Refused, by device"),
+    "first_refused_at": N_("First refused"),
+    "last_refused_at": N_("Last refused"),
+    "threshold_refusals": N_("Threshold (refusals)"),
 }
 SEVERITY_NAMES = {"high": N_("High"), "medium": N_("Medium")}
 SUBJECT_NAMES = {

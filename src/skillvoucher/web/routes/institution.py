@@ -119,7 +119,8 @@ def _enrol_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    courses = own_courses(ctx, staff)
+    # Only approved courses take new enrolments (enrolment refuses the others anyway).
+    courses = [course for course in own_courses(ctx, staff) if course.approved]
     return render(
         request,
         "institution/enrol.html",

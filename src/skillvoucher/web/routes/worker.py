@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from skillvoucher.api.dependencies import Context
 from skillvoucher.application.worker_notices import notices_of
 from skillvoucher.application.worker_portal import my_vouchers, voucher_card
-from skillvoucher.web.routes import worker_courses, worker_training
+from skillvoucher.web.routes import worker_courses, worker_disputes, worker_training
 from skillvoucher.web.routes.worker_frame import Worker, worker_page
 
 router = APIRouter(prefix="/worker", include_in_schema=False)
@@ -41,3 +41,4 @@ def notices(request: Request, ctx: Context, worker: Worker) -> Response:
 
 router.include_router(worker_courses.router)
 router.include_router(worker_training.router)
+router.include_router(worker_disputes.router)

@@ -15,6 +15,7 @@ from skillvoucher.application.worker_ratings import MAX_COMMENT_CHARS, rate_cour
 from skillvoucher.domain.errors import DomainError
 from skillvoucher.web.forms import FormInvalid, error_sentence, parse_form
 from skillvoucher.web.i18n import request_language
+from skillvoucher.web.routes import worker_disputes
 from skillvoucher.web.routes.worker_frame import Worker, acting, worker_page
 
 router = APIRouter()
@@ -50,6 +51,10 @@ def _training_page(
             "error": error,
             "values": values or {},
             "rated": request.query_params.get("rated") == "1",
+            "disputes": worker_disputes.disputes_of_training(ctx, worker),
+            "dispute_subjects": worker_disputes.DISPUTE_SUBJECTS,
+            "dispute_status": worker_disputes.DISPUTE_STATUS,
+            "disputed": request.query_params.get("disputed") == "1",
         },
         status_code=status_code,
     )

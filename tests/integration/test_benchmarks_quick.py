@@ -1,0 +1,85 @@
+"""The benchmark harness (benchmarks/) at its quick size, so CI runs it end to end: every
+scenario runs on PostgreSQL and its correctness checks hold. Figures are not asserted: the
+goals are judged by hand at full size (docs/performance.md)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.__main__ import main
+from benchmarks.database import bench_context
+from benchmarks.plan import Plan
+from benchmarks.registry import load_registry, people_count, synthetic_people
+from benchmarks.runner import SCENARIOS, run_scenarios
+
+from skillvoucher.application.registry_import import import_people
+from skillvoucher.demo.files import write_people
+
+
+@pytest.fixture
+def bench_url(postgres_database: Any) -> str:
+    """A benchmark database URL on the tests' server (the harness creates and drops it);
+    ``postgres_database`` brings the skip, or the CI failure, when the server is away."""
+    name = f"skillvoucher_bench_test_{secrets.token_hex(4)}"
+    return make_url(postgres_database.url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.mark.postgres
+def test_every_scenario_runs_quick_and_holds(bench_url: str) -> None:
+    outcomes = run_scenarios(SCENARIOS, Plan.quick(), bench_url)
+
+    assert [o.scenario for o in outcomes] == ["verification", "registry", "statistics", "preview"]
+    for outcome in outcomes:
+        assert outcome.checks, outcome.scenario
+        assert outcome.correct, [c for c in outcome.checks if not c.passed]
+    for outcome in outcomes[2:] + outcomes[:1]:
+        assert outcome.comparisons, outcome.scenario
+        assert all(c.ratio > 0 for c in outcome.comparisons)
+
+
+@pytest.mark.postgres
+def test_command_exits_zero_when_checks_hold(
+    bench_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["preview", "--quick", "--database-url", bench_url]) == 0
+    assert "all checks held" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_generated_registry_is_what_the_import_writes(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Importing the generated people's own registry file afterwards changes nothing: every
+    row (keyed ID digest, content digest) is already the one the import would write."""
+    if backend == "sqlite":
+        url = f"sqlite:///{(tmp_path / 'skillvoucher_bench.db').as_posix()}"
+    else:
+        url = request.getfixturevalue("bench_url")
+    with bench_context(url) as ctx:
+        load = load_registry(ctx, 300, seed=7)
+        path = tmp_path / "people.csv"
+        write_people(path, synthetic_people(300, seed=7))
+        report = import_people(ctx, path)
+
+    assert load.people == 300
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 300)
+    assert not report.problems
+
+
+@pytest.mark.postgres
+def test_registry_workers_split_the_cities_without_clashing(bench_url: str) -> None:
+    with bench_context(bench_url) as ctx:
+        load = load_registry(ctx, 300, workers=2)
+        assert people_count(ctx) == 300  # ID digests are unique: a clash would have failed
+
+    assert load.workers == 2
