@@ -8,6 +8,7 @@ check fails (goals not met are reported, not failures) or 2 when the time limit 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import time
@@ -34,7 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reuse", action="store_true", help="use a database kept by --keep")
     parser.add_argument("--workers", type=int, default=1, help="registry builder processes")
     parser.add_argument("--time-limit", type=int, help="seconds for the whole run")
+    http = parser.add_argument_group("enrolment_http and claim_rush (goals 4 and 5)")
+    http.add_argument("--enrolments", type=int, help="vouchers enrolled (default 3,000)")
+    http.add_argument("--enrol-clients", type=int, help="concurrent clients (default 32)")
+    http.add_argument("--quota", type=int, help="claim scheme quota (default 2,000; goal 20,000)")
+    http.add_argument("--claims", type=int, help="claim requests (default 10,000; goal 100,000)")
+    http.add_argument("--claim-clients", type=int, help="concurrent clients (default 64)")
     return parser
+
+
+def _with_http_sizes(plan: Plan, args: argparse.Namespace) -> Plan:
+    sizes = ("enrolments", "enrol_clients", "quota", "claims", "claim_clients")
+    given = {name: getattr(args, name) for name in sizes if getattr(args, name) is not None}
+    return dataclasses.replace(plan, **given)
 
 
 class TimeLimitReached(Exception):
@@ -48,6 +61,7 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plan = Plan.quick() if args.quick else Plan.full(args.size, args.vouchers)
+    plan = _with_http_sizes(plan, args)
     names = SCENARIOS if args.scenario == "all" else (args.scenario,)
     console = Console()
     if not console.is_terminal:

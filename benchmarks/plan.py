@@ -15,6 +15,13 @@ class Plan:
     verify_seconds: float  # per round, per side
     verify_rounds: int
     time_limit: int  # seconds for the whole run
+    # Goals 4 and 5, over HTTP: defaults sized for about two and a half minutes each here,
+    # stage included; the goals' own sizes (a quota of 20,000, 100,000 claims) by flags.
+    enrolments: int = 3_000
+    enrol_clients: int = 32
+    quota: int = 2_000
+    claims: int = 10_000
+    claim_clients: int = 64
 
     @classmethod
     def full(cls, people: int, vouchers: int | None = None) -> Plan:
@@ -40,4 +47,9 @@ class Plan:
             verify_seconds=0.1,
             verify_rounds=2,
             time_limit=180,
+            enrolments=200,
+            enrol_clients=8,
+            quota=100,
+            claims=400,
+            claim_clients=16,
         )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from benchmarks import eligibility_preview, offline_verification, statistics_at_size
+from benchmarks import (
+    bulk_issuance,
+    eligibility_preview,
+    offline_verification,
+    statistics_at_size,
+)
 from benchmarks.database import bench_context
+from benchmarks.http_runner import HTTP_SCENARIOS, run_http_scenarios
 from benchmarks.outcome import Check, Figure, Outcome
 from benchmarks.plan import Plan
 from benchmarks.registry import RegistryLoad, load_registry, people_count
 from benchmarks.voucher_fixture import VoucherLoad, load_vouchers
 
-SCENARIOS = ("registry", "preview", "verification", "statistics")
+SCENARIOS = ("registry", "preview", "verification", "statistics", "issuance", *HTTP_SCENARIOS)
 
 
 def _registry_outcome(load: RegistryLoad, found: int, backend: str) -> Outcome:
@@ -51,8 +57,8 @@ def run_scenarios(
     outcomes = []
     if "verification" in names:
         outcomes.append(offline_verification.run(plan.verify_seconds, plan.verify_rounds))
-    if not {"registry", "preview", "statistics"} & set(names):
-        return outcomes
+    if not {"registry", "preview", "statistics", "issuance"} & set(names):
+        return outcomes + run_http_scenarios(names, plan, database_url)
     with bench_context(database_url, keep=keep, reuse=reuse) as ctx:
         backend = ctx.engine.dialect.name
         load = load_registry(ctx, plan.people, workers=workers)
@@ -71,4 +77,7 @@ def run_scenarios(
                     ctx, plan.people, repeats=plan.repeats, sample_size=plan.sample
                 )
             )
-    return outcomes
+        # Last: its vouchers (one per eligible person) would change what the others measure.
+        if "issuance" in names:
+            outcomes.append(bulk_issuance.run(ctx, plan.people))
+    return outcomes + run_http_scenarios(names, plan, database_url)

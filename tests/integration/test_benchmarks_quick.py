@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.__main__ import main
 from benchmarks.database import bench_context
+from benchmarks.http_runner import HTTP_SCENARIOS
 from benchmarks.plan import Plan
 from benchmarks.registry import load_registry, people_count, synthetic_people
 from benchmarks.runner import SCENARIOS, run_scenarios
@@ -36,13 +38,65 @@ def bench_url(postgres_database: Any) -> str:
 def test_every_scenario_runs_quick_and_holds(bench_url: str) -> None:
     outcomes = run_scenarios(SCENARIOS, Plan.quick(), bench_url)
 
-    assert [o.scenario for o in outcomes] == ["verification", "registry", "statistics", "preview"]
+    assert [o.scenario for o in outcomes] == [
+        "verification",
+        "registry",
+        "statistics",
+        "preview",
+        "issuance",
+        "enrolment_http",
+        "claim_rush",
+    ]
     for outcome in outcomes:
         assert outcome.checks, outcome.scenario
         assert outcome.correct, [c for c in outcome.checks if not c.passed]
     for outcome in outcomes[2:] + outcomes[:1]:
         assert outcome.comparisons, outcome.scenario
         assert all(c.ratio > 0 for c in outcome.comparisons)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_bulk_issuance_quick_issues_everyone_eligible_once(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The issuance scenario alone on a few hundred people: the real push, its baseline of the
+    same rows, and its checks (issued = eligible = quota used, no duplicate, ledger sound)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{(tmp_path / 'skillvoucher_bench.db').as_posix()}"
+    else:
+        url = request.getfixturevalue("bench_url")
+
+    outcomes = run_scenarios(("issuance",), replace(Plan.quick(), people=400), url)
+
+    assert [o.scenario for o in outcomes] == ["registry", "issuance"]
+    issuance = outcomes[1]
+    assert issuance.correct, [c for c in issuance.checks if not c.passed]
+    figures = {f.label: f.value for f in issuance.figures}
+    assert figures["vouchers issued by push_issue"] > 0
+    assert issuance.comparisons
+    assert all(c.ratio > 0 and c.met is None for c in issuance.comparisons)
+
+
+@pytest.mark.postgres
+def test_http_scenarios_count_every_answer(bench_url: str) -> None:
+    """Goals 4 and 5 at a few dozen requests: every enrolment created, exactly the quota
+    claimed, every loser told 409 quota_exhausted, both ratios taken against their baselines."""
+    plan = replace(Plan.quick(), enrolments=60, enrol_clients=4, quota=20, claims=80)
+
+    enrolments, rush = run_scenarios(HTTP_SCENARIOS, replace(plan, claim_clients=8), bench_url)
+
+    for outcome in (enrolments, rush):
+        assert outcome.correct, [c for c in outcome.checks if not c.passed]
+        assert all(c.ratio > 0 for c in outcome.comparisons)
+    assert len(enrolments.comparisons) == 2  # throughput and p99 against the GET baseline
+    assert len(rush.comparisons) == 1  # claims/s against hot-row UPDATEs/s
+    counted = {f.label: f.value for f in (*enrolments.figures, *rush.figures)}
+    assert counted["enrolments: answered 201"] == 60
+    assert counted["baseline reads: answered 200"] == 60
+    assert counted["claims: answered 201"] == 20
+    assert counted["claims: answered 409 quota_exhausted"] == 60
 
 
 @pytest.mark.postgres
