@@ -358,6 +358,17 @@ def test_enterprise_scheme_issues_only_to_employees_of_the_requesting_enterprise
     assert issuance.eligible_count(ctx, scheme.code) == 0  # a push would reach nobody
     assert issued.voucher_id != outcomes[0].voucher_id
 
+    # Another enterprise asking for our employee learns only that they are not theirs: not
+    # that they already hold a voucher of the scheme, nor why else they might not qualify.
+    (asked_by_them,) = issuance.issue_for_enterprise(
+        ctx, scheme.code, theirs, [(2, our_staff[0].resident_id)]
+    )
+    assert asked_by_them.voucher_id is None
+    assert asked_by_them.reason is not None
+    assert asked_by_them.reason.endswith(
+        "is not eligible: not an employee of the requesting enterprise"
+    )
+
 
 # --- Credentials -------------------------------------------------------------------------------
 

@@ -30,10 +30,12 @@ from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import JournalKind, Movement
 from skillvoucher.domain.people import CardStatus, TargetGroup, mask_to_groups
 from skillvoucher.domain.schemes import (
+    NOT_AN_EMPLOYEE,
     IssuanceMode,
     PersonFacts,
     SchemeRules,
     SchemeStatus,
+    employed_by_requester,
     ineligibility_reasons,
     qualifying_group,
 )
@@ -206,8 +208,6 @@ def _issue_one(
                 f"run `skillvoucher issue {scheme_code}`"
             )
         rules = rules_of(scheme.rules)
-        if uow.vouchers.find(scheme.id, person.id) is not None:
-            raise AlreadyExists(f"{masked} already holds a voucher of {scheme_code}")
         facts = PersonFacts(
             birth_date=person.birth_date,
             household_region=person.household_region,
@@ -215,6 +215,12 @@ def _issue_one(
             card_status=CardStatus(person.card_status),
             employer_credit_code=person.employer_credit_code,
         )
+        if not employed_by_requester(rules, facts, enterprise_credit_code):
+            # Another enterprise's employee: say only that, not what else we know of them
+            # (their age, their card, the vouchers they hold).
+            raise NotEligible(f"{masked} is not eligible: {NOT_AN_EMPLOYEE}")
+        if uow.vouchers.find(scheme.id, person.id) is not None:
+            raise AlreadyExists(f"{masked} already holds a voucher of {scheme_code}")
         history = uow.people.history(person.id, start_of_local_year(today))
         reasons = ineligibility_reasons(rules, facts, history, today, enterprise_credit_code)
         if reasons:

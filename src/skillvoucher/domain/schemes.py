@@ -153,11 +153,22 @@ def ineligibility_reasons(
         reasons.append(f"already received {history.vouchers_this_year} vouchers this year")
     if elig.one_active_voucher and history.has_open_voucher:
         reasons.append("already holds an open voucher")
-    if rules.type is SchemeType.ENTERPRISE and (
-        enterprise_credit_code is None or person.employer_credit_code != enterprise_credit_code
-    ):
-        reasons.append("not an employee of the requesting enterprise")
+    if not employed_by_requester(rules, person, enterprise_credit_code):
+        reasons.append(NOT_AN_EMPLOYEE)
     return reasons
+
+
+NOT_AN_EMPLOYEE = "not an employee of the requesting enterprise"
+
+
+def employed_by_requester(
+    rules: SchemeRules, person: PersonFacts, enterprise_credit_code: str | None
+) -> bool:
+    """Whether an enterprise scheme's voucher is asked for by the person's own employer (any
+    other scheme: always)."""
+    return rules.type is not SchemeType.ENTERPRISE or (
+        enterprise_credit_code is not None and person.employer_credit_code == enterprise_credit_code
+    )
 
 
 def qualifying_group(rules: SchemeRules, groups: frozenset[TargetGroup]) -> TargetGroup | None:
