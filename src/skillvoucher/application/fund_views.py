@@ -13,6 +13,7 @@ from skillvoucher.application.paging import Page, check_limit, cursor_id, page_o
 from skillvoucher.domain.access import Permission, Principal
 from skillvoucher.domain.errors import NotFound
 from skillvoucher.domain.ledger import Account, JournalKind
+from skillvoucher.persistence.tables import LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def balances_for(ctx: AppContext, principal: Principal) -> list[funds.FundBalanc
     return funds.fund_balances(ctx, principal.scope)
 
 
-def _unknown_fund(region_code: str) -> NotFound:
+def unknown_fund(region_code: str) -> NotFound:
     # The same words whether the account is missing or outside the caller's scope.
     return NotFound(f"the special fund of region {region_code} is not known")
 
@@ -48,25 +49,26 @@ def ledger_for(
     check_limit(limit)
     with ctx.unit_of_work() as uow:
         if uow.ledger.fund_account_within(region_code, principal.scope) is None:
-            raise _unknown_fund(region_code)
+            raise unknown_fund(region_code)
         rows = uow.ledger.entries_page(region_code, cursor_id(cursor), limit + 1)
-    lines = [
-        LedgerLine(
-            e.id,
-            e.journal_id,
-            e.kind,
-            e.reverses,
-            e.account,
-            e.amount_fen,
-            e.scheme_id,
-            e.voucher_id,
-            e.institution_id,
-            e.settlement_batch_id,
-            e.created_at,
-        )
-        for e in rows
-    ]
-    return page_of(lines, limit, lambda line: line.entry_id)
+    return page_of([ledger_line(e) for e in rows], limit, lambda line: line.entry_id)
+
+
+def ledger_line(entry: LedgerEntry) -> LedgerLine:
+    """A stored posting as the ledger pages show it."""
+    return LedgerLine(
+        entry.id,
+        entry.journal_id,
+        entry.kind,
+        entry.reverses,
+        entry.account,
+        entry.amount_fen,
+        entry.scheme_id,
+        entry.voucher_id,
+        entry.institution_id,
+        entry.settlement_batch_id,
+        entry.created_at,
+    )
 
 
 def deposit_within(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from skillvoucher.application.context import AppContext
-from skillvoucher.application.fund_views import LedgerLine
+from skillvoucher.application.fund_views import LedgerLine, ledger_line, unknown_fund
 from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
 from skillvoucher.domain.access import Permission, Principal
-from skillvoucher.domain.errors import InvalidInput, NotFound
+from skillvoucher.domain.errors import InvalidInput
 from skillvoucher.persistence.read_models.ledger_search import LedgerFilter, ledger_entries
 
 __all__ = ["LedgerFilter", "search_ledger"]
@@ -28,22 +28,7 @@ def search_ledger(
         raise InvalidInput("the period ends before it starts")
     with ctx.unit_of_work() as uow:
         if uow.ledger.fund_account_within(region_code, principal.scope) is None:
-            raise NotFound(f"the special fund of region {region_code} is not known")
+            raise unknown_fund(region_code)
         rows = ledger_entries(uow.session, region_code, wanted, cursor_id(cursor), limit + 1)
-        lines = [
-            LedgerLine(
-                e.id,
-                e.journal_id,
-                e.kind,
-                e.reverses,
-                e.account,
-                e.amount_fen,
-                e.scheme_id,
-                e.voucher_id,
-                e.institution_id,
-                e.settlement_batch_id,
-                e.created_at,
-            )
-            for e in rows
-        ]
+        lines = [ledger_line(e) for e in rows]
     return page_of(lines, limit, lambda line: line.entry_id)
