@@ -1,21 +1,24 @@
 """Bulk push issuance at registry size (issue 5, point 3).
 
 Times ``application.issuance.push_issue`` — the path ``skillvoucher issue SCHEME`` runs: chunks
-of ``settings.chunk_size`` people, each one transaction with the vouchers, their signed
-credentials, their commitment journals and their audit events — for a push scheme whose quota
-and budget cover everyone eligible. The baseline, measured right after in the same run, is the
-raw COPY of the very voucher rows the push wrote (all columns, credentials included), read back
-and written again:
+of ``settings.chunk_size`` people, each one transaction (two at a time on PostgreSQL, each on a
+connection of its own) with the vouchers written by COPY, one commitment journal for the chunk
+(one posting per voucher into its committed bucket, one out of the scheme's budget) and one
+audit event naming the chunk's vouchers; the codes are signed when first shown, not here — for
+a push scheme whose quota and budget cover everyone eligible. The baseline, measured right
+after in the same run, is the raw COPY of the very voucher rows the push wrote (all columns),
+read back and written again:
 
 - into a logged table made ``LIKE vouchers INCLUDING ALL`` (the same indexes and checks, WAL
-  written as for the real table): the goal's baseline, the same rows into the same kind of
-  table;
+  written as for the real table; no foreign keys, no triggers): the goal's baseline, the same
+  rows into the same kind of table;
 - into a temporary table ``(LIKE vouchers)``, no index, no WAL: the fastest the rows can go.
 
 Only the COPY calls and their commits are timed, not reading the rows back or formatting them.
-The push writes more than the baseline does (two ledger entries and one audit event per
-voucher, and the credential's signature): that is the cost the ratio measures. On SQLite,
-which has no COPY, the baseline is batched INSERTs into an index-free copy of the table.
+The push does more than the baseline does (it selects the eligible people, checks the vouchers'
+and the postings' foreign keys, writes a ledger posting per voucher and an audit event per
+chunk): that is the cost the ratio measures. On SQLite, which has no COPY, the baseline is
+batched INSERTs into an index-free copy of the table.
 
 Memory is this process's resident set (PostgreSQL's own memory is not counted): its peak during
 the push above what it was before, read from Linux's ``VmHWM`` after resetting it through

@@ -3,54 +3,20 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
-from enum import Enum
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from skillvoucher.persistence.bulk_copy import copy_line
 from skillvoucher.persistence.tables import Base
+
+__all__ = ["Row", "copy_line", "copy_text", "write_rows"]
 
 # Bytes handed to COPY at a time: large enough to amortise the calls, small enough to stream.
 _COPY_BUFFER = 1 << 20
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 Row = tuple[object, ...]
-
-
-def _escaped(value: str) -> str:
-    return value.translate(_ESCAPES)
-
-
-def _iso(value: date) -> str:
-    # datetime.isoformat keeps the UTC offset, which timestamptz reads as such.
-    return value.isoformat()
-
-
-_BY_TYPE: dict[type, Callable[[Any], str]] = {
-    str: _escaped,
-    int: str,
-    uuid.UUID: str,
-    date: _iso,
-    datetime: _iso,
-}
-
-
-def _text(value: object) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    format_ = _BY_TYPE.get(type(value))
-    if format_ is not None:
-        return format_(value)
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    return _escaped(str(value))
 
 
 def write_rows(
@@ -61,11 +27,6 @@ def write_rows(
     if session.get_bind().dialect.name == "postgresql":
         return _copy(session, table, columns, rows)
     return _insert(session, table, columns, rows)
-
-
-def copy_line(row: Row) -> str:
-    """``row`` as one line of COPY's text format."""
-    return "\t".join(map(_text, row)) + "\n"
 
 
 def copy_text(session: Session, table: type[Base], columns: Sequence[str], text: str) -> None:

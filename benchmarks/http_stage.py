@@ -30,8 +30,11 @@ SETUP_THREADS = 4  # the setup's own transactions, a few at a time on a 2-core m
 
 
 def register_people(ctx: AppContext, count: int) -> list[uuid.UUID]:
-    """``count`` eligible people (unemployed, of the default city) through the registry import."""
-    import_people(ctx, [person(name=f"学员{i}") for i in range(count)])
+    """``count`` eligible people (unemployed, of the default city) through the registry import.
+
+    Their ages go up by one every 20,000 people: the builder makes 25,000 distinct resident IDs
+    for one birth date, and the goal's claim rush needs 100,000 people."""
+    import_people(ctx, [person(name=f"学员{i}", age=25 + i // 20_000) for i in range(count)])
     with ctx.engine.connect() as connection:
         return list(connection.scalars(sa.select(Person.id).order_by(Person.id)))
 

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """Any SQLAlchemy URL; defaults to a SQLite file in ``data_dir``."""
 
+    read_database_url: str | None = None
+    """A PostgreSQL streaming replica for reads that may be a moment old (statistics, the live
+    status of a verified voucher); unset means those reads go to ``database_url`` too."""
+
     key_dir: Path | None = None
     """Signing keys and the registry's digest key; kept apart from the database on purpose."""
 
@@ -97,6 +101,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'skillvoucher.db').as_posix()}"
+
+    @cached_property
+    def resolved_read_database_url(self) -> str | None:
+        return normalise_database_url(self.read_database_url) if self.read_database_url else None
 
     @cached_property
     def resolved_key_dir(self) -> Path:

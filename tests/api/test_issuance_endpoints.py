@@ -21,6 +21,7 @@ from builders import (
 )
 from principals import PASSWORD, bearer, staff_account, staff_headers, worker_headers
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.issuance import PUSHED_ACTION
 from skillvoucher.application.sign_in import sign_in_staff
 from skillvoucher.demo.synthetic import SyntheticPerson
 from skillvoucher.domain.access import Role
@@ -155,8 +156,17 @@ def test_an_administrator_pushes_within_their_city(client: TestClient, ctx: AppC
     pushed = vouchers_of(ctx, PUSH)
     assert len(pushed) == 3
     with ctx.unit_of_work() as uow:
-        actors = {e.actor for v in pushed for e in uow.audit.for_entity("voucher", v.id)}
-    assert actors == {f"staff:{username}"}
+        scheme = uow.schemes.by_code(PUSH)
+        assert scheme is not None
+        # One event for the chunk, naming the administrator and the vouchers it issued.
+        events = uow.audit.for_entity("scheme", scheme.id)
+    [event] = [e for e in events if e.action == PUSHED_ACTION]
+    assert event.actor == f"staff:{username}"
+    assert event.payload["vouchers"] == 3
+    assert event.payload["first_voucher"] == str(min(v.id for v in pushed))
+    assert event.payload["last_voucher"] == str(max(v.id for v in pushed))
+    assert event.payload["first_holder"] == str(min(v.person_id for v in pushed))
+    assert event.payload["last_holder"] == str(max(v.person_id for v in pushed))
 
     again = client.post(f"/api/v1/schemes/{PUSH}/push", headers=admin)
     assert again.json() == {"issued": 0, "eligible_left": 0, "quota_left": 7}

@@ -142,6 +142,7 @@ def test_from_enrolment_to_a_reconciled_payment(
     paid = run("settle", "paid", batch, "--reference", "TR-2026-1")
     listed = run("settle", "list", "--status", "paid")
     reconciled = run("settle", "reconcile")
+    folded = run("fold-tallies")
     ledger = run("ledger", "check")
     shown = run("voucher", "show", issued.voucher_id)
 
@@ -156,8 +157,10 @@ def test_from_enrolment_to_a_reconciled_payment(
     assert batch in listed.output
     assert reconciled.exit_code == 0, reconciled.output
     assert "0 disagreeing" in reconciled.output
+    assert folded.exit_code == 0, folded.output
+    assert "voucher_tallies:" in folded.output
     assert ledger.exit_code == 0
-    assert "ledger balanced" in ledger.output
+    assert "ledger balanced" in ledger.output  # the statistics tallies included
     assert "settled" in shown.output
     assert "CERT-2026-0001" in shown.output
 

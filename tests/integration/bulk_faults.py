@@ -31,6 +31,7 @@ from test_crash_safety import (
     MARCH,
     PEOPLE,
     PUSH_FACE,
+    audited_expiries,
     issued_state,
     posted_by_voucher,
     push_scheme,
@@ -261,18 +262,14 @@ def expiry_with_faults(ctx: AppContext, clock: Clock, due: int, faults: Sequence
             (scheme, status)
             for scheme, status in uow.session.execute(sa.select(Voucher.scheme_id, Voucher.status))
         )
-        events = Counter(
-            uow.session.scalars(
-                sa.text("SELECT entity_id FROM audit_events WHERE action = 'voucher.expired'")
-            )
-        )
-    released = posted_by_voucher(ctx, JournalKind.RELEASE, Account.SCHEME_AVAILABLE)
+    events = audited_expiries(ctx)
+    released = posted_by_voucher(ctx, JournalKind.RELEASE, Account.COMMITTED)
     twin_equal = (
         statuses
         == Counter(
             {(short.id, VoucherStatus.EXPIRED): due, (lasting.id, VoucherStatus.ISSUED): due}
         )
-        and released == Counter(faces)
+        and released == Counter({v: -face for v, face in faces.items()})
         and events == Counter({str(v): 1 for v in faces})
     )
     balanced, chain = _books(ctx)

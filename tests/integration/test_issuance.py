@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_crash_safety import audited_issues
 
 from builders import (
     CITY,
@@ -28,6 +30,7 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.application.previews import preview_scheme
 from skillvoucher.application.scheme_files import parse_scheme_document
+from skillvoucher.application.voucher_codes import voucher_code
 from skillvoucher.credentials.tokens import verify_voucher
 from skillvoucher.demo.synthetic import SyntheticPerson
 from skillvoucher.domain.errors import (
@@ -408,14 +411,58 @@ def test_every_pushed_credential_verifies(
 ) -> None:
     scheme = make_scheme(ctx, **PUSH_SCHEME, quota=60, budget_fen=60 * FACE)
     issuance.push_issue(ctx, scheme.code)
-    keys = ctx.keys.public_keys()
     issued = vouchers_of(ctx, scheme.code)
     assert len(issued) == 60
+    # A push signs nothing: each code is signed the first time it is shown, then kept.
+    assert all(v.credential is None and v.key_id is None for v in issued)
     for voucher in issued:
-        assert voucher.credential is not None
-        claims = verify_voucher(voucher.credential, keys, clock.now)
+        code = voucher_code(ctx, voucher.id)
+        keys = ctx.keys.public_keys()
+        claims = verify_voucher(code, keys, clock.now)
         assert claims.voucher_id == str(voucher.id)
         assert claims.holder_ref == str(voucher.person_id)
+        assert claims.scheme_code == scheme.code
+        assert claims.value_fen == voucher.face_value_fen
+        assert claims.issued_at == claims.valid_from == voucher.issued_at.replace(microsecond=0)
+        assert claims.valid_until == voucher.valid_until.replace(microsecond=0)
+        assert voucher_code(ctx, voucher.id) == code
+    stored = {v.id: v for v in vouchers_of(ctx, scheme.code)}
+    for voucher_id, voucher in stored.items():
+        assert voucher.credential == voucher_code(ctx, voucher_id)
+        assert voucher.key_id is not None
+        assert voucher.key_id.startswith(CITY)
+
+
+def test_a_stored_code_is_kept_and_never_replaced(
+    ctx: AppContext, clock: Clock, registry: list[SyntheticPerson]
+) -> None:
+    scheme = make_scheme(ctx, **PUSH_SCHEME, quota=1, budget_fen=FACE)
+    issuance.push_issue(ctx, scheme.code)
+    [voucher] = vouchers_of(ctx, scheme.code)
+    key = ctx.keys.ensure_active_key(voucher.region_code)
+    # Another view stored its code between this one's read and its write: this one must
+    # answer with the stored code, not overwrite it.
+    with ctx.unit_of_work() as uow:
+        assert uow.vouchers.store_credential(voucher.id, key.kid, "stored-first")
+        uow.commit()
+    assert voucher_code(ctx, voucher.id) == "stored-first"
+    with ctx.unit_of_work() as uow:
+        assert not uow.vouchers.store_credential(voucher.id, key.kid, "stored-second")
+        uow.commit()
+    assert voucher_code(ctx, voucher.id) == "stored-first"
+
+
+def test_each_pushed_voucher_is_named_by_exactly_one_chunk_event(
+    ctx: AppContext, clock: Clock, registry: list[SyntheticPerson]
+) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"chunk_size": 10})
+    scheme = make_scheme(ctx, **PUSH_SCHEME, quota=len(registry), budget_fen=len(registry) * FACE)
+    issuance.push_issue(ctx, scheme.code)
+    pushed = vouchers_of(ctx, scheme.code)
+    # Several chunks (two at a time on PostgreSQL), all at the test clock's one instant: their
+    # voucher ids may interleave, their holders' ranges cannot.
+    assert len(pushed) > 2 * ctx.settings.chunk_size
+    assert audited_issues(ctx, pushed[0].scheme_id) == Counter({str(v.id): 1 for v in pushed})
 
 
 def test_launch_refuses_a_budget_the_fund_cannot_cover(ctx: AppContext) -> None:

@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -37,11 +38,12 @@ from skillvoucher.domain.errors import (
     DomainError,
     QuotaExhausted,
 )
+from skillvoucher.domain.quota_stripes import STRIPES
 from skillvoucher.domain.schemes import course_unusable_reasons
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.database import create_engine_for, session_factory
 from skillvoucher.persistence.repositories.vouchers import VoucherRepository
-from skillvoucher.persistence.tables import Course, Enrolment, Voucher
+from skillvoucher.persistence.tables import Course, Enrolment, SchemeQuotaStripe, Voucher
 
 pytestmark = [
     pytest.mark.postgres,
@@ -193,6 +195,33 @@ def test_one_person_claiming_from_ten_threads_gets_one_voucher(
     assert_only_domain_errors(outcomes, (AlreadyExists,))
     assert schemes.get_scheme(ctx, scheme.code).issued_count == 1
     assert count(ctx, Voucher) == 1
+    assert ledger_problems(ctx) == []
+
+
+def test_claims_spread_over_the_quota_stripes_never_oversell_and_fill_every_stripe(
+    ctx: AppContext, crowd_ctx: AppContext
+) -> None:
+    """Quota 45 over 32 stripes (13 of two places, 19 of one), 50 claimants: claims whose home
+    stripe is full go round to the others, and exactly the quota is issued."""
+    claimants = [person(name=f"申领人{i}") for i in range(CROWD)]
+    import_people(ctx, claimants)
+    deposit(ctx)
+    scheme = make_scheme(ctx, code="TY-CLAIM", issuance="claim", quota=45, budget_fen=45 * 150_000)
+
+    outcomes = race([partial(issue, crowd_ctx, scheme.code, p.resident_id) for p in claimants])
+
+    kinds = error_kinds(outcomes)
+    assert kinds == Counter({"QuotaExhausted": 5, "success": 45}), kinds
+    assert_only_domain_errors(outcomes, (QuotaExhausted,))
+    assert schemes.get_scheme(ctx, scheme.code).issued_count == 45
+    assert count(ctx, Voucher) == 45
+    with ctx.unit_of_work() as uow:
+        stripes = uow.session.execute(
+            sa.select(SchemeQuotaStripe.quota, SchemeQuotaStripe.taken)
+        ).all()
+    assert len(stripes) == STRIPES
+    assert sum(s.quota for s in stripes) == 45
+    assert all(s.taken == s.quota for s in stripes)
     assert ledger_problems(ctx) == []
 
 

@@ -1,6 +1,7 @@
-"""Record a file of attendance events (from devices or online platforms), each row its own
-transaction. Re-running a file is harmless: an event recorded before is ignored by
-``record_attendance`` and counted as a duplicate."""
+"""Record a file of attendance events (from devices or online platforms), a chunk of rows per
+transaction (``attendance_batches``), each row judged as ``record_attendance`` judges one.
+Re-running a file is harmless: an event recorded before is ignored and counted as a
+duplicate."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from skillvoucher.application.attendance_batches import AttendanceEvent, record_attendance_chunked
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.imports import ProgressCallback
 from skillvoucher.application.tabular import Row, read_rows
-from skillvoucher.application.training import record_attendance
 from skillvoucher.domain.attendance import MAX_DEVICE_ID_CHARS, AttendanceSource
 from skillvoucher.domain.errors import DomainError, InvalidInput
 from skillvoucher.domain.row_problems import RowProblem
@@ -32,19 +33,37 @@ def record_attendance_file(
     ctx: AppContext, path: Path, progress: ProgressCallback | None = None
 ) -> AttendanceFileReport:
     report = AttendanceFileReport()
-    for done, (line, row) in enumerate(read_rows(path, ATTENDANCE_COLUMNS), start=1):
+    pending: list[tuple[int, Row, AttendanceEvent]] = []
+    done = 0
+    for line, row in read_rows(path, ATTENDANCE_COLUMNS):
         try:
-            receipt = record_attendance(ctx, *attendance_event(row))
+            pending.append((line, row, AttendanceEvent(*attendance_event(row))))
         except DomainError as error:
             report.problems.append(RowProblem(line, error.message, row.get("voucher_id")))
-        else:
-            if receipt.recorded:
-                report.recorded += 1
-            else:
-                report.duplicates += 1
-        if progress is not None:
-            progress(done)
+            done += 1
+        if len(pending) >= ctx.settings.chunk_size:
+            done += _record_rows(ctx, pending, report)
+            pending = []
+            if progress is not None:
+                progress(done)
+    done += _record_rows(ctx, pending, report)
+    if progress is not None:
+        progress(done)
     return report
+
+
+def _record_rows(
+    ctx: AppContext, rows: list[tuple[int, Row, AttendanceEvent]], report: AttendanceFileReport
+) -> int:
+    outcomes = record_attendance_chunked(ctx, [event for _, _, event in rows])
+    for (line, row, _event), outcome in zip(rows, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            report.problems.append(RowProblem(line, outcome.message, row.get("voucher_id")))
+        elif outcome.recorded:
+            report.recorded += 1
+        else:
+            report.duplicates += 1
+    return len(rows)
 
 
 def attendance_event(row: Row) -> tuple[uuid.UUID, AttendanceSource, datetime, int, str | None]:

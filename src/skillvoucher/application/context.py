@@ -30,19 +30,38 @@ class AppContext:
     settings: Settings
     clock: Callable[[], datetime] = field(default=utc_now)
     actor: str = "cli"
+    read_engine: Engine | None = None
+    """A streaming replica's engine (``read_database_url``), or None: reads use ``engine``."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
         engine = create_engine_for(settings.resolved_database_url)
+        read_url = settings.resolved_read_database_url
         return cls(
             engine=engine,
             sessions=session_factory(engine),
             keys=KeyStore(settings.resolved_key_dir),
             settings=settings,
+            read_engine=read_only_engine(read_url) if read_url else None,
         )
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.audit_chain_key)
+
+    def read_unit_of_work(self) -> UnitOfWork:
+        """A unit of work on the read replica when one is configured, else on the primary.
+
+        Only for reads that may be a moment behind the primary (replication lag: usually
+        milliseconds, seconds under heavy writes). It cannot write: the replica refuses, and so
+        does the engine, even if the setting were pointed at the primary by mistake.
+        """
+        if self._read_sessions is None:
+            return self.unit_of_work()
+        return UnitOfWork(self._read_sessions, self.audit_chain_key)
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session] | None:
+        return session_factory(self.read_engine) if self.read_engine is not None else None
 
     @property
     def rate_limiter(self) -> RateLimiter:
@@ -77,10 +96,20 @@ class AppContext:
         _ = self.rate_limiter  # made here, on the shared context: counts outlive the request
         copy = replace(self, actor=actor)
         # Keys already loaded travel along: no disk read per request.
-        for loaded in ("_digest_key", "_audit_key", "_rate_limiter"):
+        for loaded in ("_digest_key", "_audit_key", "_rate_limiter", "_read_sessions"):
             if loaded in self.__dict__:
                 copy.__dict__[loaded] = self.__dict__[loaded]
         return copy
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
+
+
+def read_only_engine(url: str) -> Engine:
+    """An engine whose PostgreSQL transactions are READ ONLY (SQLite has no such mode)."""
+    engine = create_engine_for(url)
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine

@@ -8,13 +8,11 @@ With nothing chosen the figures are those of ``statistics.statistics_for`` for t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.access import Permission, Principal
 from skillvoucher.domain.errors import NotFound
 from skillvoucher.domain.regions import RegionLevel, code_prefix
-from skillvoucher.domain.timekeeping import SHANGHAI
 from skillvoucher.persistence.read_models import dashboard as read
 from skillvoucher.persistence.read_models.dashboard import Figures, MonthFigures, Slice
 
@@ -71,7 +69,7 @@ def _prefix_region(prefix: str) -> str:
 def dashboard_options(ctx: AppContext, principal: Principal) -> DashboardOptions:
     principal.require(Permission.STATISTICS_READ)
     scope = principal.scope.region_prefix
-    with ctx.unit_of_work() as uow:
+    with ctx.read_unit_of_work() as uow:
         session = uow.session
         years = sorted({int(month[:4]) for month in read.issue_months(session, scope)})
         codes: set[str] = set()
@@ -105,11 +103,7 @@ def _slice(principal: Principal, choice: DashboardChoice) -> Slice:
         if not chosen.startswith(prefix):
             raise NotFound(f"region {choice.region} is outside the caller's scope")
         prefix = chosen
-    issued_from = issued_before = None
-    if choice.year is not None:
-        issued_from = datetime(choice.year, 1, 1, tzinfo=SHANGHAI)
-        issued_before = datetime(choice.year + 1, 1, 1, tzinfo=SHANGHAI)
-    return Slice(prefix, choice.scheme, issued_from, issued_before)
+    return Slice(prefix, choice.scheme, choice.year)
 
 
 def dashboard_for(ctx: AppContext, principal: Principal, choice: DashboardChoice) -> Dashboard:
@@ -119,7 +113,7 @@ def dashboard_for(ctx: AppContext, principal: Principal, choice: DashboardChoice
     principal.require(Permission.STATISTICS_READ)
     part = _slice(principal, choice)
     digits = {0: 2, 2: 4}.get(len(part.region_prefix), 6)
-    with ctx.unit_of_work() as uow:
+    with ctx.read_unit_of_work() as uow:
         session = uow.session
         return Dashboard(
             choice=choice,

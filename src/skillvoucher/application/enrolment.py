@@ -23,7 +23,7 @@ from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.schemes import CourseFacts, course_unusable_reasons, redeemable_fen
 from skillvoucher.domain.timekeeping import local_date
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherEvent, VoucherStatus, next_status
-from skillvoucher.persistence.tables import Enrolment, Voucher
+from skillvoucher.persistence.tables import Course, Enrolment, Institution, Person, Scheme, Voucher
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
@@ -97,106 +97,160 @@ def enrol(
     Every check happens first; then a conditional UPDATE moves the voucher from issued to
     enrolled, so of many simultaneous attempts exactly one succeeds and the rest roll back.
     """
-    now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        voucher = _voucher(uow, voucher_id)
-        # Serialise each holder's enrolments: the once-per-occupation check below reads the
-        # holder's enrolments and then writes one, which is only safe one at a time. Re-read
-        # the voucher under the lock, so a loser of a race sees the winner's enrolment.
-        uow.people.lock(voucher.person_id)
-        uow.session.refresh(voucher)
-        if voucher.status is not VoucherStatus.ISSUED:
-            if voucher.status in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
-                raise AlreadyEnrolled(f"voucher {voucher_id} is already enrolled")
-            raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}")
-        if voucher.valid_until < now:
-            raise VoucherExpired(f"voucher {voucher_id} expired on {voucher.valid_until:%Y-%m-%d}")
-        institution = uow.catalogue.institution_by_code(institution_credit_code)
-        if institution is None:
-            raise NotFound(f"institution {institution_credit_code} is not known")
-        course = uow.catalogue.course_by_code(institution.id, course_code)
-        if course is None:
-            raise NotFound(f"course {course_code} of {institution_credit_code} is not known")
-        scheme = uow.schemes.get(voucher.scheme_id)
-        assert scheme is not None  # foreign key
-        rules = rules_of(scheme.rules)
-        facts = CourseFacts(
-            occupation_code=course.occupation_code,
-            skill_level=course.skill_level,
-            mode=course.mode,
-            institution_credit_code=institution.credit_code,
-            institution_region=institution.region_code,
-            institution_approved=institution.approval_status is ApprovalStatus.APPROVED,
-            price_fen=course.price_fen,
-            course_approved=course.approval_status is CourseApproval.APPROVED,
-        )
-        reasons = course_unusable_reasons(rules, facts)
-        if course.end_date < local_date(now):
-            reasons.append(f"the course ended on {course.end_date}")
-        if reasons:
-            raise CourseNotUsable(
-                f"course {course_code} cannot take this voucher: {'; '.join(reasons)}"
-            )
-        if rules.eligibility.once_per_occupation_level and uow.vouchers.has_trained_in(
-            voucher.person_id, course.occupation_code, course.skill_level, other_than=voucher_id
-        ):
-            raise CourseNotUsable(
-                "the holder already used a voucher for this occupation and skill level"
-            )
-        target = next_status(voucher.status, VoucherEvent.ENROL)
-        paid_by_voucher = redeemable_fen(rules, facts)
-        if not uow.vouchers.transition(
-            voucher_id,
-            [VoucherStatus.ISSUED],
-            target,
-            course_id=course.id,
-            institution_id=institution.id,
-            redeemable_fen=paid_by_voucher,
-            enrolled_at=now,
-        ):
-            raise AlreadyEnrolled(f"voucher {voucher_id} was enrolled by someone else just now")
-        if not uow.vouchers.use_consent_code(
-            voucher_id, ctx.digest(f"{voucher_id}:{consent_code.strip()}"), now
-        ):
-            raise ConsentInvalid("the consent code is wrong, expired or already used")
-        if not uow.catalogue.take_seat(course.id):
-            # The seat is taken only while the course is approved: a refusal committed since
-            # the check above lands here too.
-            raise CourseNotUsable(f"course {course_code} is full or was just refused")
-        enrolment = Enrolment(
-            id=new_id(),
-            voucher_id=voucher_id,
-            course_id=course.id,
-            institution_id=institution.id,
-            person_id=voucher.person_id,
-            region_code=voucher.region_code,
-            province_code=voucher.province_code,
-            occupation_code=course.occupation_code,
-            skill_level=course.skill_level,
-            status=EnrolmentStatus.ACTIVE,
-            redeemable_fen=paid_by_voucher,
-            attended_minutes=0,
-            enrolled_at=now,
-            ended_at=None,
-        )
-        uow.vouchers.add_enrolment(enrolment)
-        uow.audit.record(
-            at=now,
-            actor=ctx.actor,
-            action="voucher.enrolled",
-            entity_type="voucher",
-            entity_id=voucher_id,
-            region_code=voucher.region_code,
-            payload={
-                "institution": institution.credit_code,
-                "course": course.course_code,
-                "voucher_pays_fen": paid_by_voucher,
-            },
+        receipt = enrol_within(
+            ctx, uow, voucher_id, institution_credit_code, course_code, consent_code
         )
         uow.commit()
-    return EnrolmentReceipt(
-        voucher_id, enrolment.id, course_code, paid_by_voucher, course.price_fen - paid_by_voucher
+    return receipt
+
+
+def enrol_within(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    voucher_id: uuid.UUID,
+    institution_credit_code: str,
+    course_code: str,
+    consent_code: str,
+) -> EnrolmentReceipt:
+    """``enrol`` inside the caller's unit of work (``enrolment_batches``); the caller commits."""
+    now = ctx.clock()
+    voucher = _voucher(uow, voucher_id)
+    _, scheme = lock_holder(uow, voucher)
+    check_enrollable(voucher, now)
+    institution = uow.catalogue.institution_by_code(institution_credit_code)
+    if institution is None:
+        raise NotFound(f"institution {institution_credit_code} is not known")
+    course = uow.catalogue.course_by_code(institution.id, course_code)
+    if course is None:
+        raise NotFound(f"course {course_code} of {institution_credit_code} is not known")
+    return enrol_locked(ctx, uow, voucher, scheme, course, institution, consent_code, now).receipt
+
+
+def lock_holder(uow: UnitOfWork, voucher: Voucher) -> tuple[Person, Scheme]:
+    """Serialise each holder's enrolments: the once-per-occupation check reads the holder's
+    enrolments and then writes one, which is only safe one at a time. The voucher is read
+    again under the lock (with its scheme), so a loser of a race sees the winner's
+    enrolment."""
+    holder = uow.people.lock(voucher.person_id)
+    assert holder is not None  # foreign key
+    _, scheme = uow.vouchers.fresh_with_scheme(voucher.id)
+    return holder, scheme
+
+
+def check_enrollable(voucher: Voucher, now: datetime) -> None:
+    """An issued voucher, still valid, or why not."""
+    if voucher.status is not VoucherStatus.ISSUED:
+        if voucher.status in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
+            raise AlreadyEnrolled(f"voucher {voucher.id} is already enrolled")
+        raise VoucherNotUsable(f"voucher {voucher.id} is {voucher.status.value}")
+    if voucher.valid_until < now:
+        raise VoucherExpired(f"voucher {voucher.id} expired on {voucher.valid_until:%Y-%m-%d}")
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    receipt: EnrolmentReceipt
+    enrolment: Enrolment
+    voucher_status: VoucherStatus
+
+
+def enrol_locked(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    voucher: Voucher,
+    scheme: Scheme,
+    course: Course,
+    institution: Institution,
+    consent_code: str,
+    now: datetime,
+) -> Enrolled:
+    """``enrol`` in the caller's unit of work, the holder locked (``lock_holder``) and the
+    course and its institution found; the caller commits."""
+    voucher_id = voucher.id
+    check_enrollable(voucher, now)
+    rules = rules_of(scheme.rules)
+    facts = CourseFacts(
+        occupation_code=course.occupation_code,
+        skill_level=course.skill_level,
+        mode=course.mode,
+        institution_credit_code=institution.credit_code,
+        institution_region=institution.region_code,
+        institution_approved=institution.approval_status is ApprovalStatus.APPROVED,
+        price_fen=course.price_fen,
+        course_approved=course.approval_status is CourseApproval.APPROVED,
     )
+    reasons = course_unusable_reasons(rules, facts)
+    if course.end_date < local_date(now):
+        reasons.append(f"the course ended on {course.end_date}")
+    if reasons:
+        raise CourseNotUsable(
+            f"course {course.course_code} cannot take this voucher: {'; '.join(reasons)}"
+        )
+    if rules.eligibility.once_per_occupation_level and uow.vouchers.has_trained_in(
+        voucher.person_id, course.occupation_code, course.skill_level, other_than=voucher_id
+    ):
+        raise CourseNotUsable(
+            "the holder already used a voucher for this occupation and skill level"
+        )
+    target = next_status(voucher.status, VoucherEvent.ENROL)
+    paid_by_voucher = redeemable_fen(rules, facts)
+    if not uow.vouchers.transition(
+        voucher_id,
+        [VoucherStatus.ISSUED],
+        target,
+        course_id=course.id,
+        institution_id=institution.id,
+        redeemable_fen=paid_by_voucher,
+        enrolled_at=now,
+    ):
+        raise AlreadyEnrolled(f"voucher {voucher_id} was enrolled by someone else just now")
+    if not uow.vouchers.use_consent_code(
+        voucher_id, ctx.digest(f"{voucher_id}:{consent_code.strip()}"), now
+    ):
+        raise ConsentInvalid("the consent code is wrong, expired or already used")
+    if not uow.catalogue.take_seat(course.id):
+        # The seat is taken only while the course is approved: a refusal committed since
+        # the check above lands here too.
+        raise CourseNotUsable(f"course {course.course_code} is full or was just refused")
+    enrolment = Enrolment(
+        id=new_id(),
+        voucher_id=voucher_id,
+        course_id=course.id,
+        institution_id=institution.id,
+        person_id=voucher.person_id,
+        region_code=voucher.region_code,
+        province_code=voucher.province_code,
+        occupation_code=course.occupation_code,
+        skill_level=course.skill_level,
+        status=EnrolmentStatus.ACTIVE,
+        redeemable_fen=paid_by_voucher,
+        attended_minutes=0,
+        enrolled_at=now,
+        ended_at=None,
+    )
+    uow.vouchers.add_enrolment(enrolment)
+    uow.audit.record(
+        at=now,
+        actor=ctx.actor,
+        action="voucher.enrolled",
+        entity_type="voucher",
+        entity_id=voucher_id,
+        region_code=voucher.region_code,
+        payload={
+            "institution": institution.credit_code,
+            "course": course.course_code,
+            "voucher_pays_fen": paid_by_voucher,
+        },
+    )
+    receipt = EnrolmentReceipt(
+        voucher_id,
+        enrolment.id,
+        course.course_code,
+        paid_by_voucher,
+        course.price_fen - paid_by_voucher,
+    )
+    return Enrolled(receipt, enrolment, target)
 
 
 def cancel_enrolment(

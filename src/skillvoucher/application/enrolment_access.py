@@ -8,11 +8,11 @@ caller's scope is "not known", word for word as a missing one), then the use cas
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from skillvoucher.application.context import AppContext
-from skillvoucher.application.enrolment import cancel_enrolment, enrol
+from skillvoucher.application.enrolment import cancel_enrolment, enrol_locked, lock_holder
 from skillvoucher.application.paging import Page, check_limit, cursor_id, page_of
 from skillvoucher.application.rate_limits import CONSENT_TRIES_PER_VOUCHER
 from skillvoucher.domain.access import Permission, Principal, Scope
@@ -21,6 +21,7 @@ from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
 from skillvoucher.domain.settlement import attendance_percent
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
 from skillvoucher.persistence.repositories.enrolment_access import EnrolmentAccess, EnrolmentRecord
+from skillvoucher.persistence.tables import Voucher
 
 
 @dataclass(frozen=True)
@@ -124,17 +125,21 @@ def enrol_as(
         choice.course_code is None or (choice.institution_code is None and not own_institution)
     ):
         raise InvalidInput("name the course by course_id, or by institution_code and course_code")
+    now = ctx.clock()
+    # One transaction: what the caller may see, then the enrolment, then its view from the
+    # rows in hand (the enrolment, its course and institution, the holder locked for it).
     with ctx.unit_of_work() as uow:
         access = EnrolmentAccess(uow.session)
 
-        def voucher_check() -> None:
-            if access.voucher(_voucher_scope(principal), voucher_id) is None:
+        def visible_voucher() -> Voucher:
+            voucher = access.voucher(_voucher_scope(principal), voucher_id)
+            if voucher is None:
                 raise NotFound(f"voucher {voucher_id} is not known")
+            return voucher
 
         # What the caller may know is checked first: an institution its own courses (it may not
         # learn whether another's voucher exists), a worker their own vouchers.
-        if not own_institution:
-            voucher_check()
+        voucher = None if own_institution else visible_voucher()
         found = access.course(
             _course_scope(principal),
             course_id=choice.course_id,
@@ -144,14 +149,17 @@ def enrol_as(
         if found is None:
             named = choice.course_id or f"{choice.course_code} of {choice.institution_code or '-'}"
             raise NotFound(f"course {named} is not known")
-        if own_institution:
-            voucher_check()
+        if voucher is None:
+            voucher = visible_voucher()
         course, institution = found
-        course_code, institution_code = course.course_code, institution.credit_code
-    # Counted once the caller may see the voucher and course: a consent code is what is guessed.
-    ctx.rate_limiter.check(CONSENT_TRIES_PER_VOUCHER, str(voucher_id))
-    receipt = enrol(ctx, voucher_id, institution_code, course_code, consent_code)
-    return _view(ctx, principal, receipt.enrolment_id)
+        # Counted once the caller may see the voucher and course: a consent code is what is
+        # guessed.
+        ctx.rate_limiter.check(CONSENT_TRIES_PER_VOUCHER, str(voucher_id))
+        holder, scheme = lock_holder(uow, voucher)
+        enrolled = enrol_locked(ctx, uow, voucher, scheme, course, institution, consent_code, now)
+        uow.commit()
+    record = EnrolmentRecord(enrolled.enrolment, course, institution, holder, voucher)
+    return replace(view_of(record), voucher_status=enrolled.voucher_status)
 
 
 def enrolment_view(ctx: AppContext, principal: Principal, enrolment_id: uuid.UUID) -> EnrolmentView:

@@ -81,7 +81,7 @@ def check_voucher_code(ctx: AppContext, principal: Principal, code: str) -> Code
     needs the holder's consent code."""
     principal.require(Permission.ENROLMENT_CREATE)
     try:
-        claims = verify_voucher(code.strip(), ctx.keys.public_keys(), ctx.clock())
+        claims = verify_voucher(code.strip(), ctx.keys.verifying_keys(), ctx.clock())
     except CredentialError as error:
         return CodeCheck(error, None, None)
     try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -12,10 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.quota_gate import count_place_taken, take_place
 from skillvoucher.application.retries import retry_chunk
 from skillvoucher.application.scheme_files import rules_of
+from skillvoucher.application.voucher_codes import issued_claims
 from skillvoucher.credentials.keys import SigningKey
-from skillvoucher.credentials.tokens import VoucherClaims, sign_voucher
+from skillvoucher.credentials.tokens import sign_voucher
 from skillvoucher.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -42,6 +46,7 @@ from skillvoucher.domain.schemes import (
 from skillvoucher.domain.timekeeping import local_date, start_of_local_year
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.eligibility_sql import eligibility_condition, not_yet_holding
+from skillvoucher.persistence.repositories.vouchers import IssuedBatch
 from skillvoucher.persistence.tables import Person, Scheme
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
@@ -53,6 +58,13 @@ class IssuedVoucher:
     value_fen: int
     valid_until: datetime
     credential: str
+
+
+# Chunks of a push written at once on PostgreSQL: each COPY is taken by a server process of
+# its own, so two use both cores of a small server. SQLite has one writer at a time.
+_PUSH_WORKERS = 2
+# The audit action of one chunk of a push: the vouchers it issued, by count and id range.
+PUSHED_ACTION = "vouchers.pushed"
 
 
 @dataclass(frozen=True)
@@ -88,15 +100,8 @@ def _voucher_rows(
     rows = []
     for person_id, household_region, mask in people:
         voucher_id = new_id()
-        claims = VoucherClaims(
-            voucher_id=str(voucher_id),
-            scheme_code=scheme.code,
-            region_code=scheme.region_code,
-            holder_ref=str(person_id),
-            value_fen=face,
-            valid_from=now,
-            valid_until=valid_until,
-            issued_at=now,
+        claims = issued_claims(
+            voucher_id, scheme.code, scheme.region_code, person_id, face, now, valid_until
         )
         rows.append(
             {
@@ -162,7 +167,7 @@ def issue_to_person(
     return _issue_one(
         ctx,
         scheme_code,
-        lambda uow: uow.people.by_digest(ctx.digest(number)),
+        lambda uow: _locked(uow, uow.people.by_digest(ctx.digest(number))),
         f"no person {mask_resident_id(number)} in the registry",
         enterprise_credit_code,
     )
@@ -179,10 +184,14 @@ def issue_to_registered_person(
     return _issue_one(
         ctx,
         scheme_code,
-        lambda uow: uow.people.get(person_id),
+        lambda uow: uow.people.lock(person_id),
         f"person {person_id} is not in the registry",
         enterprise_credit_code,
     )
+
+
+def _locked(uow: UnitOfWork, found: Person | None) -> Person | None:
+    return None if found is None else uow.people.lock(found.id)
 
 
 def _issue_one(
@@ -192,14 +201,14 @@ def _issue_one(
     missing: str,
     enterprise_credit_code: str | None,
 ) -> IssuedVoucher:
+    """``find`` returns the person with their row locked: two claims by one person cannot both
+    pass the 'already holds one' check."""
     now = ctx.clock()
     today = local_date(now)
     with ctx.unit_of_work() as uow:
-        found = find(uow)
-        if found is None:
+        person = find(uow)
+        if person is None:
             raise NotFound(missing)
-        person = uow.people.lock(found.id)
-        assert person is not None
         masked = person.id_masked
         scheme = _active_scheme(uow, scheme_code)
         if scheme.issuance_mode is IssuanceMode.PUSH:
@@ -225,7 +234,7 @@ def _issue_one(
         reasons = ineligibility_reasons(rules, facts, history, today, enterprise_credit_code)
         if reasons:
             raise NotEligible(f"{masked} is not eligible: {'; '.join(reasons)}")
-        if uow.schemes.reserve_quota(scheme.id, 1) != 1:
+        if not take_place(uow, scheme, person.id):
             raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
         key = ctx.keys.ensure_active_key(scheme.region_code)
         rows = _voucher_rows(
@@ -236,6 +245,8 @@ def _issue_one(
             now,
         )
         _write_issued(ctx, uow, scheme, rows, now)
+        if not count_place_taken(uow, scheme):
+            raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
         uow.commit()
     row = rows[0]
     return IssuedVoucher(
@@ -269,58 +280,181 @@ def push_issue(
 
     Safe to re-run or resume after a crash: people who already hold a voucher of the scheme
     are not selected again, and each chunk commits its vouchers, ledger and audit together.
+    On PostgreSQL two chunks are written at once, each on a connection (and a server process)
+    of its own; chunks cover disjoint ranges of people, so they never meet.
     """
     quota_before = _quota_left(ctx, scheme_code)
     total = min(eligible_count(ctx, scheme_code), quota_before)
+    workers = _PUSH_WORKERS if ctx.engine.dialect.name == "postgresql" else 1
     issued = 0
-    cursor: uuid.UUID | None = None
-    while True:
-        # Safe to run again (retries.py): each attempt selects afresh the people after the
-        # cursor who hold no voucher of the scheme yet, and reserves quota in its transaction.
-        step = retry_chunk(ctx, "push issuance", partial(_push_chunk, ctx, scheme_code, cursor))
-        if step is None:
-            break
-        granted, selected, cursor = step
-        issued += granted
+
+    def done(count: int) -> None:
+        nonlocal issued
+        issued += count
         if progress is not None:
             progress(issued, total)
-        if granted < selected:
-            break
+
+    # Safe to run again (retries.py): each attempt selects afresh, in its transaction, the
+    # people of its range who are eligible and hold no voucher of the scheme yet; a chunk whose
+    # commit landed unseen finds nobody left and issues nothing.
+    chunks = (
+        partial(retry_chunk, ctx, "push issuance", partial(_push_chunk, ctx, scheme_code, span))
+        for span in _push_spans(ctx, scheme_code)
+    )
+    if workers == 1:
+        for chunk in chunks:
+            done(chunk())
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="push") as pool:
+            # At most one chunk waits beside those being written: memory stays flat.
+            running: deque[Future[int]] = deque()
+            for chunk in chunks:
+                running.append(pool.submit(chunk))
+                if len(running) > workers:
+                    done(running.popleft().result())
+            while running:
+                done(running.popleft().result())
     quota_after = _quota_left(ctx, scheme_code)
     # Counted by the quota, not the chunks: a chunk whose commit landed although its connection
     # broke (retried, and found done) is issued all the same. Only a push reserves this quota.
     return PushResult(quota_before - quota_after, eligible_count(ctx, scheme_code), quota_after)
 
 
-def _push_chunk(
-    ctx: AppContext, scheme_code: str, cursor: uuid.UUID | None
-) -> tuple[int, int, uuid.UUID] | None:
-    """One chunk of a push in one transaction: (vouchers issued, people selected, the last
-    person selected), or None when nobody is left or the quota or budget is spent."""
+@dataclass(frozen=True)
+class _Span:
+    """A chunk of a push: the eligible people after ``after`` up to ``last``, ``count`` of
+    them when the span was drawn."""
+
+    after: uuid.UUID | None
+    last: uuid.UUID
+    count: int
+
+
+def _push_spans(ctx: AppContext, scheme_code: str) -> Iterator[_Span]:
+    """The push's chunks, in order of person id, until nobody is left or the quota or the
+    budget (whichever runs out first) is spent: a chunk they cannot cover in full is cut."""
+    today = local_date(ctx.clock())
+    with ctx.unit_of_work() as uow:
+        scheme = _push_scheme(uow, scheme_code)
+        rules = rules_of(scheme.rules)
+        left = min(
+            scheme.quota - scheme.issued_count, scheme.available_fen // rules.face_value.max_fen
+        )
+        condition = _push_condition(scheme, rules, today)
+    after = None
+    while left > 0:
+        # A read, safe to run again: it lost its connection if the chunks' connections did.
+        span = retry_chunk(
+            ctx,
+            "push issuance",
+            partial(_next_span, ctx, condition, after, min(ctx.settings.chunk_size, left)),
+        )
+        if span is None:
+            return
+        yield span
+        left -= span.count
+        after = span.last
+
+
+def _next_span(
+    ctx: AppContext, condition: sa.ColumnElement[bool], after: uuid.UUID | None, limit: int
+) -> _Span | None:
+    with ctx.unit_of_work() as uow:
+        chunk = uow.people.matching_chunk(condition, after, limit)
+    return _Span(after, chunk[-1][0], len(chunk)) if chunk else None
+
+
+def _push_chunk(ctx: AppContext, scheme_code: str, span: _Span) -> int:
+    """One chunk of a push in one transaction; returns the vouchers it issued."""
     now = ctx.clock()
     today = local_date(now)
     with ctx.unit_of_work() as uow:
-        scheme = _active_scheme(uow, scheme_code)
-        if scheme.issuance_mode is not IssuanceMode.PUSH:
-            raise InvalidInput(
-                f"scheme {scheme_code} issues by {scheme.issuance_mode.value}, not by push"
-            )
+        scheme = _push_scheme(uow, scheme_code)
         rules = rules_of(scheme.rules)
-        condition = _push_condition(scheme, rules, today)
-        chunk = uow.people.matching_chunk(condition, cursor, ctx.settings.chunk_size)
-        if not chunk:
-            return None
-        # Stop at whichever runs out first, the quota or the budget: a chunk the budget
-        # cannot cover in full is cut, rather than failing as a whole.
-        affordable = scheme.available_fen // rules.face_value.max_fen
-        granted = uow.schemes.reserve_quota(scheme.id, min(len(chunk), affordable))
-        if granted == 0:
-            return None
-        key = ctx.keys.ensure_active_key(scheme.region_code)
-        rows = _voucher_rows(scheme, rules, chunk[:granted], key, now)
-        _write_issued(ctx, uow, scheme, rows, now)
+        within = sa.and_(_push_condition(scheme, rules, today), Person.id <= span.last)
+        people = uow.people.matching_chunk(within, span.after, span.count)
+        if not people:
+            return 0
+        _write_pushed(ctx, uow, scheme, rules, people, now)
+        # Last, so that the scheme row, which every chunk updates, is locked only for the
+        # commit: the chunks' writing overlaps. Only a push takes a push scheme's quota and
+        # the spans stay within it, so this falls short only if another push of the same
+        # scheme runs at the same time; that chunk is then undone and the push stops.
+        if uow.schemes.reserve_quota(scheme.id, len(people)) != len(people):
+            raise QuotaExhausted(f"the quota of scheme {scheme_code} ran out meanwhile")
         uow.commit()
-    return granted, len(chunk), chunk[-1][0]
+    return len(people)
+
+
+def _push_scheme(uow: UnitOfWork, scheme_code: str) -> Scheme:
+    scheme = _active_scheme(uow, scheme_code)
+    if scheme.issuance_mode is not IssuanceMode.PUSH:
+        raise InvalidInput(
+            f"scheme {scheme_code} issues by {scheme.issuance_mode.value}, not by push"
+        )
+    return scheme
+
+
+def _write_pushed(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    scheme: Scheme,
+    rules: SchemeRules,
+    people: Sequence[tuple[uuid.UUID, str, int]],
+    now: datetime,
+) -> None:
+    """Issue to ``people`` (id, household, groups) in the caller's transaction: their vouchers,
+    one commitment journal for them all, one audit event naming them.
+
+    Nothing is signed here: a voucher's code is signed the first time it is shown
+    (``voucher_codes.py``), so a push of millions costs no signatures up front and a voucher
+    never looked at costs none at all. The claims are fixed at issue all the same: they are
+    the voucher row's own fields.
+    """
+    group_of: dict[int, str | None] = {}
+    holders = []
+    for person_id, household_region, mask in people:
+        if mask not in group_of:
+            group_of[mask] = _group_value(qualifying_group(rules, mask_to_groups(mask)))
+        holders.append((new_id(), person_id, household_region, group_of[mask]))
+    face = rules.face_value.max_fen
+    uow.vouchers.insert_batch(
+        IssuedBatch(
+            scheme_id=scheme.id,
+            region_code=scheme.region_code,
+            province_code=scheme.province_code,
+            face_value_fen=face,
+            issued_at=now,
+            valid_until=rules.validity.valid_until(now),
+            holders=holders,
+        )
+    )
+    uow.ledger.commit_batch(scheme.region_code, scheme.id, [(h[0], face) for h in holders], now)
+    # One event per chunk, not per voucher: the chunk's vouchers are exactly the scheme's
+    # vouchers issued at this instant, with ids from first_voucher to last_voucher and holders
+    # from first_holder to last_holder, ``vouchers`` of them (a push scheme issues no other
+    # way). The holders' range keeps two chunks written at once apart when they share an
+    # instant (a fixed clock) and their ids interleave; the chained event makes the record
+    # tamper-evident like any other.
+    ids = [h[0] for h in holders]
+    holder_ids = [h[1] for h in holders]
+    uow.audit.record(
+        at=now,
+        actor=ctx.actor,
+        action=PUSHED_ACTION,
+        entity_type="scheme",
+        entity_id=scheme.id,
+        region_code=scheme.region_code,
+        payload={
+            "scheme": scheme.code,
+            "vouchers": len(holders),
+            "value_fen": face,
+            "first_voucher": str(min(ids)),
+            "last_voucher": str(max(ids)),
+            "first_holder": str(min(holder_ids)),
+            "last_holder": str(max(holder_ids)),
+        },
+    )
 
 
 def _quota_left(ctx: AppContext, scheme_code: str) -> int:

@@ -5,12 +5,15 @@
 3. the guard columns equal the ledger buckets they mirror;
 4. every voucher's face value is fully accounted for: what its commitment took from the scheme
    is exactly what sits in its committed, payable and paid buckets, plus what was released;
-   and a closed voucher (settled, expired, revoked) holds nothing committed any more.
+   and a closed voucher (settled, expired, revoked) holds nothing committed any more;
+5. the statistics tallies equal a recount of the vouchers and postings they count
+   (``tally_checks``).
 """
 
 from __future__ import annotations
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.tally_checks import tally_problems
 from skillvoucher.domain.ledger import Account
 from skillvoucher.persistence.read_models.ledger_audit import voucher_accounting
 
@@ -38,4 +41,5 @@ def ledger_problems(ctx: AppContext) -> list[str]:
             if fund_buckets.get(fund.region_code, 0) != fund.available_fen:
                 problems.append(f"fund {fund.region_code}: guard differs from ledger")
         problems += voucher_accounting(uow.session)
+        problems += tally_problems(uow.session)
     return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -15,50 +16,81 @@ from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_statu
 from skillvoucher.persistence.tables import Voucher
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
+EXPIRED_ACTION = "vouchers.expired"
+
 
 def expire_vouchers(ctx: AppContext, progress: Callable[[int], None] | None = None) -> int:
     """Expire every issued voucher past its validity, in chunks; safe to re-run at any time."""
     (source,) = sources_of(VoucherEvent.EXPIRE)
     target = next_status(source, VoucherEvent.EXPIRE)
     expired = 0
+    after: uuid.UUID | None = None
     while True:
         # Safe to run again (retries.py): the UPDATE moves only vouchers still in ``source``,
-        # so a rolled-back chunk is redone and a landed one is not selected twice.
-        moved = retry_chunk(ctx, "expiry", partial(_expire_chunk, ctx, source, target))
+        # so a rolled-back chunk is redone and a landed one is not selected twice. Each chunk
+        # starts after the last id the previous one moved, so no chunk walks past the vouchers
+        # already expired again (which made a year-end run quadratic in the vouchers due).
+        moved, last = retry_chunk(ctx, "expiry", partial(_expire_chunk, ctx, source, target, after))
         if not moved:
             break
         expired += moved
+        after = last
         if progress is not None:
             progress(expired)
     return expired
 
 
-def _expire_chunk(ctx: AppContext, source: VoucherStatus, target: VoucherStatus) -> int:
-    """Expire up to a chunk of due vouchers and release their value, in one transaction."""
+def _expire_chunk(
+    ctx: AppContext, source: VoucherStatus, target: VoucherStatus, after: uuid.UUID | None
+) -> tuple[int, uuid.UUID | None]:
+    """Expire up to a chunk of due vouchers and release their value, in one transaction:
+    one UPDATE, and for each scheme in the chunk one release journal and one audit event."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        moved = uow.vouchers.expire_due(now, ctx.settings.chunk_size, source, target)
-        if not moved:
-            return 0
-        releases = [
-            Movement(JournalKind.RELEASE, face, region, scheme_id=scheme, voucher_id=voucher)
-            for voucher, scheme, region, face in moved
-        ]
-        uow.ledger.post_many(releases, now)
-        uow.audit.record_many(
-            {
-                "occurred_at": now,
-                "actor": ctx.actor,
-                "action": "voucher.expired",
-                "entity_type": "voucher",
-                "entity_id": str(voucher),
-                "region_code": region,
-                "payload": {"released_fen": face},
-            }
-            for voucher, _scheme, region, face in moved
-        )
+        moved = uow.vouchers.expire_due(now, ctx.settings.chunk_size, source, target, after)
+        by_scheme: dict[uuid.UUID, list[tuple[uuid.UUID, str, int]]] = defaultdict(list)
+        for voucher, scheme, region, face in moved:
+            by_scheme[scheme].append((voucher, region, face))
+        # Scheme rows in primary-key order: concurrent runs lock them in the same order.
+        for scheme_id in sorted(by_scheme):
+            _release_expired(ctx, uow, scheme_id, by_scheme[scheme_id], now)
         uow.commit()
-    return len(moved)
+    return len(moved), max((row[0] for row in moved), default=None)
+
+
+def _release_expired(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    scheme_id: uuid.UUID,
+    expired: list[tuple[uuid.UUID, str, int]],
+    now: datetime,
+) -> None:
+    """Give one scheme's vouchers just expired their committed value back, and record it.
+
+    An issued voucher still holds its whole face value committed (an enrolment that earned
+    anything can no longer go back to issued), so the face value is what each releases.
+    """
+    region = expired[0][1]  # a scheme's vouchers all carry the scheme's region
+    uow.ledger.release_batch(region, scheme_id, [(v, face) for v, _, face in expired], now)
+    # One event per scheme and chunk, not per voucher: the chunk's vouchers of this scheme are
+    # exactly its vouchers closed as expired at this instant with ids from first_voucher to
+    # last_voucher, ``vouchers`` of them (chunks take the due vouchers in id order, so two
+    # chunks of one run never share a range).
+    ids = [v for v, _, _ in expired]
+    uow.audit.record(
+        at=now,
+        actor=ctx.actor,
+        action=EXPIRED_ACTION,
+        entity_type="scheme",
+        entity_id=scheme_id,
+        region_code=region,
+        payload={
+            "vouchers": len(expired),
+            "released_fen": sum(face for _, _, face in expired),
+            "first_voucher": str(min(ids)),
+            "last_voucher": str(max(ids)),
+        },
+    )
 
 
 def _close(uow: UnitOfWork, voucher_id: uuid.UUID, event: VoucherEvent, now: datetime) -> Voucher:

@@ -8,7 +8,14 @@ from typing import Any
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.access import Permission, Principal, Scope
 from skillvoucher.domain.ledger import Account, JournalKind
-from skillvoucher.persistence.read_models.statistics import DIMENSIONS, Counts, breakdown, totals
+from skillvoucher.persistence.read_models.statistics import (
+    DIMENSIONS,
+    Counts,
+    breakdown,
+    ledger_balances,
+    ledger_kind_totals,
+    totals,
+)
 
 
 def utilisation(counts: Counts) -> float:
@@ -44,10 +51,10 @@ class Statistics:
 
 def compute_statistics(ctx: AppContext, scope: Scope | None = None) -> Statistics:
     """The figures of every region, or of the regions within ``scope`` when it is given."""
-    with ctx.unit_of_work() as uow:
+    with ctx.read_unit_of_work() as uow:
         session = uow.session
-        balances = uow.ledger.balances(scope=scope)
-        moved = uow.ledger.kind_totals(scope)
+        balances = ledger_balances(session, scope)
+        moved = ledger_kind_totals(session, scope)
         counts = totals(session, scope)
         amounts = {
             "amount_issued_fen": counts.face_value_fen,

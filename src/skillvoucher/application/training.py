@@ -26,6 +26,7 @@ from skillvoucher.domain.settlement import attendance_percent
 from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_status
 from skillvoucher.persistence.repositories.attendance_checks import AttendanceChecks
 from skillvoucher.persistence.tables import Course, Enrolment
+from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 # Devices' clocks drift; an event a little in the future is a clock, not a forgery.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -52,90 +53,124 @@ def record_attendance(
     With ``enrolment_id``, only for that enrolment (not a newer one that replaced it). An event
     that cannot be true (see ``domain.attendance``) is refused with the rule it breaks, and the
     refusal (not the event) is audited in a transaction of its own (``attendance_refusals``)."""
+    check_attendance_shape(ctx, occurred_at, minutes, device_id)
+    refusals: list[AttendanceRefusal] = []
+    try:
+        with ctx.unit_of_work() as uow:
+            receipt = record_attendance_within(
+                ctx,
+                uow,
+                voucher_id,
+                source,
+                occurred_at,
+                minutes,
+                device_id,
+                enrolment_id,
+                refusals,
+            )
+            uow.commit()
+    except ImplausibleAttendance:
+        # The refused transaction has rolled back (and released its locks); what remains of the
+        # event is an audit record of the refusal, then the caller still gets the rule broken.
+        for refusal in refusals:
+            record_refusal(ctx, refusal)
+        raise
+    return receipt
+
+
+def check_attendance_shape(
+    ctx: AppContext, occurred_at: datetime, minutes: int, device_id: str | None
+) -> None:
+    """Refuse an event whose fields alone are wrong, before any database work."""
     if not 0 < minutes <= MAX_MINUTES_PER_EVENT:
         raise InvalidInput(f"minutes must be between 1 and {MAX_MINUTES_PER_EVENT}")
     if device_id is not None and not 1 <= len(device_id) <= MAX_DEVICE_ID_CHARS:
         raise InvalidInput(f"a device id has 1 to {MAX_DEVICE_ID_CHARS} characters")
     if occurred_at.tzinfo is None:
         raise InvalidInput("the attendance time needs a time zone")
-    now = ctx.clock()
-    if occurred_at > now + CLOCK_TOLERANCE:
+    if occurred_at > ctx.clock() + CLOCK_TOLERANCE:
         raise InvalidInput("the attendance time is in the future")
-    refusal: AttendanceRefusal | None = None
-    try:
-        with ctx.unit_of_work() as uow:
-            voucher = uow.vouchers.get(voucher_id)
-            if voucher is None:
-                raise NotFound(f"voucher {voucher_id} is not known")
-            if voucher.status not in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
-                raise VoucherNotUsable(
-                    f"voucher {voucher_id} is {voucher.status.value}, not in training"
-                )
-            enrolment = uow.vouchers.active_enrolment(voucher_id)
-            assert enrolment is not None  # an enrolled voucher has one, by construction
-            if enrolment_id is not None and enrolment.id != enrolment_id:
-                raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
-            if occurred_at < enrolment.enrolled_at:
-                raise InvalidInput("the attendance time is before the enrolment")
-            course = uow.catalogue.course(enrolment.course_id)
-            assert course is not None
-            event = AttendanceFact(
-                enrolment.person_id,
-                enrolment.id,
-                enrolment.institution_id,
-                source,
-                device_id,
-                occurred_at,
-                minutes,
-            )
-            checks = AttendanceChecks(uow.session)
-            # Simultaneous check-ins must not each pass the rules that count the others: the
-            # holder's row (two places at once, overlapping online spans) and the device (a crowd
-            # within seconds) are locked, device first, until this transaction ends.
-            if device_id is not None:
-                checks.lock_device(enrolment.institution_id, device_id)
-            uow.people.lock(enrolment.person_id)
-            refused = _implausibility(checks, event, enrolment, course)
-            if refused is not None:
-                refusal = AttendanceRefusal(refused.code, event, voucher.region_code)
-                raise refused
-            recorded = uow.vouchers.add_attendance(
-                {
-                    "id": new_id(),
-                    "enrolment_id": enrolment.id,
-                    "voucher_id": voucher_id,
-                    "institution_id": enrolment.institution_id,
-                    "region_code": voucher.region_code,
-                    "province_code": voucher.province_code,
-                    "source": source,
-                    "device_id": device_id,
-                    "occurred_at": occurred_at,
-                    "minutes": minutes,
-                    "recorded_at": now,
-                }
-            )
-            if recorded and voucher.status is VoucherStatus.ENROLLED:
-                target = next_status(voucher.status, VoucherEvent.START_TRAINING)
-                uow.vouchers.transition(voucher_id, [VoucherStatus.ENROLLED], target)
-            if recorded:
-                uow.audit.record(
-                    at=now,
-                    actor=ctx.actor,
-                    action="voucher.attended",
-                    entity_type="voucher",
-                    entity_id=voucher_id,
-                    region_code=voucher.region_code,
-                    payload={"source": source.value, "minutes": minutes, "device": device_id},
-                )
-            uow.session.refresh(enrolment)
-            total = enrolment.attended_minutes
-            uow.commit()
-    except ImplausibleAttendance:
-        # The refused transaction has rolled back (and released its locks); what remains of the
-        # event is an audit record of the refusal, then the caller still gets the rule broken.
-        if refusal is not None:
-            record_refusal(ctx, refusal)
-        raise
+
+
+def record_attendance_within(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    voucher_id: uuid.UUID,
+    source: AttendanceSource,
+    occurred_at: datetime,
+    minutes: int,
+    device_id: str | None,
+    enrolment_id: uuid.UUID | None,
+    refusals: list[AttendanceRefusal],
+) -> AttendanceReceipt:
+    """``record_attendance`` inside the caller's unit of work, the event's shape already checked.
+
+    Every refusal is raised before anything is written; an implausible event's refusal is
+    appended to ``refusals`` for the caller to audit once its own transaction has ended."""
+    now = ctx.clock()
+    voucher = uow.vouchers.get(voucher_id)
+    if voucher is None:
+        raise NotFound(f"voucher {voucher_id} is not known")
+    if voucher.status not in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
+        raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}, not in training")
+    enrolment = uow.vouchers.active_enrolment(voucher_id)
+    assert enrolment is not None  # an enrolled voucher has one, by construction
+    if enrolment_id is not None and enrolment.id != enrolment_id:
+        raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
+    if occurred_at < enrolment.enrolled_at:
+        raise InvalidInput("the attendance time is before the enrolment")
+    course = uow.catalogue.course(enrolment.course_id)
+    assert course is not None
+    event = AttendanceFact(
+        enrolment.person_id,
+        enrolment.id,
+        enrolment.institution_id,
+        source,
+        device_id,
+        occurred_at,
+        minutes,
+    )
+    checks = AttendanceChecks(uow.session)
+    # Simultaneous check-ins must not each pass the rules that count the others: the holder's
+    # row (two places at once, overlapping online spans) and the device (a crowd within
+    # seconds) are locked, device first, until this transaction ends.
+    if device_id is not None:
+        checks.lock_device(enrolment.institution_id, device_id)
+    uow.people.lock(enrolment.person_id)
+    refused = _implausibility(checks, event, enrolment, course)
+    if refused is not None:
+        refusals.append(AttendanceRefusal(refused.code, event, voucher.region_code))
+        raise refused
+    recorded = uow.vouchers.add_attendance(
+        {
+            "id": new_id(),
+            "enrolment_id": enrolment.id,
+            "voucher_id": voucher_id,
+            "institution_id": enrolment.institution_id,
+            "region_code": voucher.region_code,
+            "province_code": voucher.province_code,
+            "source": source,
+            "device_id": device_id,
+            "occurred_at": occurred_at,
+            "minutes": minutes,
+            "recorded_at": now,
+        }
+    )
+    if recorded and voucher.status is VoucherStatus.ENROLLED:
+        target = next_status(voucher.status, VoucherEvent.START_TRAINING)
+        uow.vouchers.transition(voucher_id, [VoucherStatus.ENROLLED], target)
+    if recorded:
+        uow.audit.record(
+            at=now,
+            actor=ctx.actor,
+            action="voucher.attended",
+            entity_type="voucher",
+            entity_id=voucher_id,
+            region_code=voucher.region_code,
+            payload={"source": source.value, "minutes": minutes, "device": device_id},
+        )
+    uow.session.refresh(enrolment)
+    total = enrolment.attended_minutes
     return AttendanceReceipt(recorded, total, attendance_percent(total, course.hours))
 
 

@@ -139,9 +139,8 @@ def record_attendance_as(
 def record_attendance_batch(
     ctx: AppContext, principal: Principal, entries: Sequence[AttendanceEntry]
 ) -> AttendanceBatchReport:
-    """Record many events, each in its own transaction, as an attendance file import does:
-    good events are recorded, refused ones reported by index, and re-sending the same batch
-    records nothing twice."""
+    """Record many events, each in its own transaction: good events are recorded, refused ones
+    reported by index, and re-sending the same batch records nothing twice."""
     principal.require(Permission.ATTENDANCE_RECORD)
     if not 1 <= len(entries) <= MAX_EVENTS_PER_BATCH:
         raise InvalidInput(f"send between 1 and {MAX_EVENTS_PER_BATCH} events at once")

@@ -15,6 +15,7 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.paging import MAX_PAGE, Page, check_limit, cursor_id, page_of
 from skillvoucher.application.rate_limits import CONSENT_GRANTS_PER_VOUCHER
 from skillvoucher.application.scheme_files import rules_of
+from skillvoucher.application.voucher_codes import voucher_code
 from skillvoucher.application.voucher_views import VoucherDetails, voucher_details
 from skillvoucher.credentials.qr import qr_png, qr_svg
 from skillvoucher.domain.access import AccessDenied, Permission, Principal
@@ -138,9 +139,7 @@ def voucher_qr_for(
 ) -> QrImage:
     """The voucher's signed code as a QR image, as ``skillvoucher voucher qr`` draws it."""
     principal.require(Permission.VOUCHER_READ)
-    credential = _visible(ctx, principal, voucher_id).credential
-    if credential is None:
-        raise NotFound(f"voucher {voucher_id} has no credential")
+    credential = _visible(ctx, principal, voucher_id).credential or voucher_code(ctx, voucher_id)
     if fmt is QrFormat.SVG:
         return QrImage(qr_svg(credential, scale).encode("utf-8"), "image/svg+xml")
     return QrImage(qr_png(credential, scale), "image/png")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.voucher_codes import voucher_code
 from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import NotFound
 from skillvoucher.domain.identity import mask_mobile
@@ -47,7 +48,8 @@ class VoucherDetails:
     holder_mobile_masked: str | None
     target_group: str | None
     key_id: str | None
-    credential: str | None
+    credential: str
+    """The signed code, signed now if this is the first time it is shown."""
     course: CourseLine | None
     enrolment: EnrolmentLine | None
     completed_at: datetime | None
@@ -57,6 +59,8 @@ class VoucherDetails:
 
 
 def voucher_details(ctx: AppContext, voucher_id: uuid.UUID) -> VoucherDetails:
+    # First, in a transaction of its own: a pushed voucher is signed when first shown.
+    code = voucher_code(ctx, voucher_id)
     with ctx.unit_of_work() as uow:
         voucher = uow.vouchers.get(voucher_id)
         if voucher is None:
@@ -100,7 +104,7 @@ def voucher_details(ctx: AppContext, voucher_id: uuid.UUID) -> VoucherDetails:
             holder_mobile_masked=mask_mobile(person.mobile) if person.mobile else None,
             target_group=voucher.target_group,
             key_id=voucher.key_id,
-            credential=voucher.credential,
+            credential=code,
             course=course_line,
             enrolment=enrolment_line,
             completed_at=voucher.completed_at,

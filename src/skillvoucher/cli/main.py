@@ -79,6 +79,7 @@ app.add_typer(funds.ledger_app, name="ledger", rich_help_panel=MONEY)
 app.add_typer(audit.app, name="audit", rich_help_panel=REPORTS)
 app.add_typer(notices.app, name="notices", rich_help_panel=TRAINING)
 app.command("stats", rich_help_panel=REPORTS)(stats.stats_command)
+app.command("fold-tallies", rich_help_panel=REPORTS)(stats.fold_tallies_command)
 app.command("demo", rich_help_panel=REPORTS)(demo.demo_command)
 app.command("serve", rich_help_panel=REPORTS)(serve.serve_command)
 

@@ -9,6 +9,7 @@ import typer
 from rich.columns import Columns
 
 from skillvoucher.application.statistics import Statistics, compute_statistics, utilisation
+from skillvoucher.application.tally_upkeep import fold_tallies
 from skillvoucher.cli.charts import issued_used_chart, used_completed_chart
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.output import details, stdout, yuan
@@ -27,6 +28,14 @@ def stats_command(
         typer.echo(json.dumps(statistics.as_json(), ensure_ascii=False, indent=2))
         return
     print_statistics(statistics)
+
+
+def fold_tallies_command() -> None:
+    """Fold the statistics tallies into one row per key (run it from a timer, every minute)."""
+    with open_app() as ctx:
+        counts = fold_tallies(ctx)
+    for table, (before, after) in counts.items():
+        stdout().print(f"{table}: {before:,} rows folded into {after:,}")
 
 
 def _group_label(key: str) -> str:

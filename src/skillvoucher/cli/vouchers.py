@@ -15,6 +15,7 @@ from skillvoucher.application.lifecycle import (
     expire_vouchers,
     revoke_voucher,
 )
+from skillvoucher.application.voucher_codes import voucher_code
 from skillvoucher.application.voucher_views import VoucherDetails, voucher_details
 from skillvoucher.cli.context import open_app, open_key_store
 from skillvoucher.cli.output import details, progress_bar, stderr, stdout, yuan
@@ -22,7 +23,7 @@ from skillvoucher.cli.params import STDIN, read_text
 from skillvoucher.credentials.keys import load_public_keys_from_jwks
 from skillvoucher.credentials.qr import qr_png, qr_svg, qr_terminal
 from skillvoucher.credentials.tokens import verify_voucher
-from skillvoucher.domain.errors import InvalidInput, NotFound
+from skillvoucher.domain.errors import InvalidInput
 from skillvoucher.domain.timekeeping import show, utc_now
 
 app = typer.Typer(
@@ -90,9 +91,7 @@ def qr_command(
 ) -> None:
     """The voucher's signed credential as a QR code: drawn in the terminal by default."""
     with open_app() as ctx:
-        credential = voucher_details(ctx, voucher_id).credential
-    if credential is None:
-        raise NotFound(f"voucher {voucher_id} has no credential")
+        credential = voucher_code(ctx, voucher_id)  # signed now if first shown (pushed)
     # Notes on stderr: stdout carries only the credential or the terminal QR code.
     notes = stderr()
     if png is not None:

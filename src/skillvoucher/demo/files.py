@@ -30,23 +30,26 @@ COURSE_SHAPES = (
 )
 
 
+def people_file_row(p: SyntheticPerson) -> tuple[str, ...]:
+    """The person as a line of the registry file, in ``PEOPLE_HEADER`` order."""
+    return (
+        p.resident_id,
+        p.name,
+        p.household_region,
+        p.mobile,
+        p.ssc_card_status,
+        p.employer_credit_code or "",
+        ";".join(p.target_groups),
+    )
+
+
 def write_people(path: Path, people: Iterable[SyntheticPerson]) -> int:
     count = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(PEOPLE_HEADER)
         for p in people:
-            writer.writerow(
-                (
-                    p.resident_id,
-                    p.name,
-                    p.household_region,
-                    p.mobile,
-                    p.ssc_card_status,
-                    p.employer_credit_code or "",
-                    ";".join(p.target_groups),
-                )
-            )
+            writer.writerow(people_file_row(p))
             count += 1
     return count
 

@@ -191,6 +191,21 @@ class Scheme(Base):
     launched_at: Mapped[datetime | None]
 
 
+class SchemeQuotaStripe(Base):
+    """A share of a scheme's quota that claims take places from (``domain/quota_stripes.py``):
+    claimants spread over the stripes instead of all queueing for the scheme's one counter.
+    The shares add up to the scheme's quota; ``schemes.issued_count`` stays the total, moved in
+    the same transaction as the stripe, and refuses to pass the quota whatever the stripes say."""
+
+    __tablename__ = "scheme_quota_stripes"
+    __table_args__ = (sa.CheckConstraint("taken >= 0 AND taken <= quota", name="within_share"),)
+
+    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"), primary_key=True)
+    stripe: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    quota: Mapped[int]
+    taken: Mapped[int]
+
+
 class Voucher(Base):
     __tablename__ = "vouchers"
     __table_args__ = (
@@ -598,3 +613,57 @@ class Dispute(Base):
     resolution_note: Mapped[str | None] = mapped_column(sa.String(500))
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
+
+
+TallyId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid autoincrement
+
+
+class VoucherTally(Base):
+    """Signed differences to the voucher statistics, added by database triggers in the same
+    statement as each change to ``vouchers`` or ``ledger_entries`` (``persistence.tally_sql``),
+    and folded into one row per key from time to time. A figure is the SUM over its rows."""
+
+    __tablename__ = "voucher_tallies"
+    __table_args__ = (sa.Index(None, "dimension", "region_code"),)
+
+    id: Mapped[int] = mapped_column(TallyId, primary_key=True, autoincrement=True)
+    # No foreign keys: the rows are derived, and a trigger need not pay for checking them.
+    scheme_id: Mapped[uuid.UUID]
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    # When the vouchers were issued, in Asia/Shanghai: the month (YYYY-MM) on ``scheme`` rows,
+    # which the breakdown by month reads; only the year (YYYY) on the others, which are sliced
+    # by year at most: a month would multiply their rows by twelve for nothing.
+    issued_in: Mapped[str] = mapped_column(sa.String(7))
+    dimension: Mapped[str] = mapped_column(sa.String(16))
+    holder_region: Mapped[str | None] = mapped_column(RegionCode)
+    target_group: Mapped[str | None] = mapped_column(sa.String(30))
+    institution_id: Mapped[uuid.UUID | None]
+    event_month: Mapped[str | None] = mapped_column(sa.String(7))
+    issued: Mapped[int] = mapped_column(sa.BigInteger)
+    used: Mapped[int] = mapped_column(sa.BigInteger)
+    completed: Mapped[int] = mapped_column(sa.BigInteger)
+    certified: Mapped[int] = mapped_column(sa.BigInteger)
+    settled: Mapped[int] = mapped_column(sa.BigInteger)
+    expired: Mapped[int] = mapped_column(sa.BigInteger)
+    revoked: Mapped[int] = mapped_column(sa.BigInteger)
+    face_value_fen: Mapped[int] = mapped_column(Fen)
+    redeemable_fen: Mapped[int] = mapped_column(Fen)
+    settled_fen: Mapped[int] = mapped_column(Fen)
+    paid_fen: Mapped[int] = mapped_column(Fen)
+
+
+class LedgerTally(Base):
+    """Signed sums of the ledger's postings per region, account and journal kind, added by a
+    trigger with every posting (see ``VoucherTally``)."""
+
+    __tablename__ = "ledger_tallies"
+    __table_args__ = (sa.Index(None, "region_code"),)
+
+    id: Mapped[int] = mapped_column(TallyId, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    account: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    positive_fen: Mapped[int] = mapped_column(Fen)

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from skillvoucher.api.essc import relying_party, simulator
 from skillvoucher.api.essc.http_library import authlib_http
+from skillvoucher.api.essc.simulator_grants import grant_store_for
 from skillvoucher.config import Settings
 from skillvoucher.credentials.essc_simulator_key import (
     SIMULATOR_ALG,
@@ -117,6 +118,7 @@ def _simulated_client(app: FastAPI, settings: Settings) -> Any:
         key=key,
         id_number_claim=settings.essc_id_number_claim,
         redirect_uri=settings.essc_redirect_uri,
+        grants=grant_store_for(settings.redis_url),
     )
     app.state.essc_simulator = provider
     app.include_router(simulator.router)

@@ -27,6 +27,7 @@ from joserfc.jwk import ECKey
 from skillvoucher.api.essc.simulator_grants import (
     ID_TOKEN_SECONDS,
     Grant,
+    Grants,
     GrantStore,
     pkce_matches,
     sign_id_token,
@@ -67,7 +68,7 @@ class Simulator:
     id_number_claim: str
     redirect_uri: str | None
     """The registered callback; None means this app's own callback on the requested host."""
-    grants: GrantStore = field(default_factory=GrantStore)
+    grants: Grants = field(default_factory=GrantStore)
 
     def jwks(self) -> dict[str, Any]:
         public = self.key.as_dict(private=False)

@@ -1,9 +1,10 @@
 """The e-SSC simulator's one-time authorization codes and the ID tokens it signs for them.
 
-Codes live in memory. That is acceptable for a development simulator, and only for one: a
-restart forgets the codes in flight (the person clicks "sign in" again), and the one process
-that `skillvoucher serve` runs both hands codes out and redeems them. The real e-SSC keeps its
-own codes; none of this runs in production.
+Codes live in this process's memory, or in Redis when `SKILLVOUCHER_REDIS_URL` is set. Memory
+is enough for one process: a restart forgets the codes in flight (the person clicks "sign in"
+again). Behind a load balancer the browser may be handed a code by one process and come back
+with it to another, so the processes then share the codes through Redis. The real e-SSC keeps
+its own codes; none of this runs in production.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -40,8 +43,20 @@ class Grant:
     expires_at: float = 0.0
 
 
-class GrantStore:
+class Grants(Protocol):
     """One-time codes: each is redeemed at most once, and only before it expires."""
+
+    now: Callable[[], float]
+
+    def issue(self, grant: Grant) -> str: ...
+
+    def redeem(self, code: str) -> Grant | None:
+        """The grant behind ``code``, which is spent by asking, whatever the answer."""
+        ...
+
+
+class GrantStore:
+    """One-time codes in this process's memory."""
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         # Wall-clock seconds, not the app's clock: codes and ID tokens are checked by Authlib
@@ -74,6 +89,39 @@ class GrantStore:
         if grant is None or grant.expires_at <= self.now():
             return None
         return grant
+
+
+class RedisGrantStore:
+    """One-time codes in Redis, shared by every process of the deployment. GETDEL hands a code
+    to exactly one redeemer however many processes ask at once."""
+
+    def __init__(self, url: str, now: Callable[[], float] = time.time) -> None:
+        import redis  # only deployments that configure Redis need the client loaded
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2)
+        self.now = now
+
+    def issue(self, grant: Grant) -> str:
+        code = secrets.token_urlsafe(32)
+        expiring = replace(grant, expires_at=self.now() + CODE_SECONDS)
+        self._redis.set(_redis_key(code), json.dumps(asdict(expiring)), ex=CODE_SECONDS)
+        return code
+
+    def redeem(self, code: str) -> Grant | None:
+        stored = self._redis.getdel(_redis_key(code))
+        if stored is None:
+            return None
+        grant = Grant(**json.loads(stored))
+        return grant if grant.expires_at > self.now() else None
+
+
+def _redis_key(code: str) -> str:
+    # The code's digest names the entry, so the keys Redis lists are no usable codes.
+    return "skillvoucher:essc-simulator:code:" + hashlib.sha256(code.encode()).hexdigest()
+
+
+def grant_store_for(redis_url: str | None) -> Grants:
+    return RedisGrantStore(redis_url) if redis_url else GrantStore()
 
 
 def pkce_matches(challenge: str | None, verifier: str | None) -> bool:

@@ -1,33 +1,33 @@
-"""The statistics dashboard's figures: the same measures as ``read_models.statistics`` (a voucher
-is "used" once enrolled, "certified" once it carries a certificate number), for a slice of the
-vouchers (a region, a scheme, an issue year), by dimension and per month of each event.
+"""The statistics dashboard's figures, read from the tallies (``persistence.tally_sql``): the
+same measures as ``read_models.statistics`` (a voucher is "used" once enrolled, "certified" once
+it carries a certificate number), for a slice of the vouchers (a region, a scheme, an issue
+year), by dimension and per month of each event.
 
-Amounts come from the ledger per voucher: "settled" is what settlement moved into the payable
-and paid buckets (net of claw-backs), "paid" what reached the paid bucket.
+"Settled" is what settlement moved into the payable and paid buckets (net of claw-backs), "paid"
+what reached the paid bucket. ``dashboard_recount`` computes every figure again from the
+vouchers and the ledger, for the checks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from skillvoucher.domain.ledger import Account
-from skillvoucher.persistence.tables import Institution, LedgerEntry, Region, Scheme, Voucher
+from skillvoucher.persistence.read_models.statistics import sum_of
+from skillvoucher.persistence.tables import Institution, Region, Scheme, VoucherTally
 
 
 @dataclass(frozen=True)
 class Slice:
     """Which vouchers are counted: those of schemes in regions starting with ``region_prefix``
-    ("" for the whole country), of one scheme, issued within [issued_from, issued_before)."""
+    ("" for the whole country), of one scheme, issued in one year (Asia/Shanghai)."""
 
     region_prefix: str = ""
     scheme_code: str | None = None
-    issued_from: datetime | None = None
-    issued_before: datetime | None = None
+    issue_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,64 +59,32 @@ class MonthFigures:
     paid_fen: int = 0
 
 
-def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+T = VoucherTally
 
 
-def _sum(column: Any) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(sa.func.sum(column), 0)
-
-
-_MONEY_ACCOUNTS = (Account.PAYABLE, Account.PAID)
-
-
-def _money_by_voucher() -> sa.Subquery:
-    # A payment moves money from payable to paid inside one journal, so payable + paid is
-    # what was settled, whatever has been paid of it since.
-    return (
-        sa.select(
-            LedgerEntry.voucher_id,
-            sa.func.sum(LedgerEntry.amount_fen).label("settled"),
-            _sum(
-                sa.case((LedgerEntry.account == Account.PAID, LedgerEntry.amount_fen), else_=0)
-            ).label("paid"),
-        )
-        .where(LedgerEntry.account.in_(_MONEY_ACCOUNTS), LedgerEntry.voucher_id.is_not(None))
-        .group_by(LedgerEntry.voucher_id)
-        .subquery()
-    )
-
-
-def _measures(money: sa.Subquery) -> list[sa.ColumnElement[Any]]:
+def _measures() -> list[sa.ColumnElement[Any]]:
     return [
-        sa.func.count(Voucher.id),
-        _count_if(Voucher.enrolled_at.is_not(None)),
-        _count_if(Voucher.completed_at.is_not(None)),
-        _count_if(Voucher.certificate_no.is_not(None)),
-        _sum(Voucher.face_value_fen),
-        _sum(Voucher.redeemable_fen),
-        _sum(money.c.settled),
-        _sum(money.c.paid),
+        sum_of(T.issued),
+        sum_of(T.used),
+        sum_of(T.completed),
+        sum_of(T.certified),
+        sum_of(T.face_value_fen),
+        sum_of(T.redeemable_fen),
+        sum_of(T.settled_fen),
+        sum_of(T.paid_fen),
     ]
 
 
-def _narrowed(stmt: sa.Select[Any], part: Slice) -> sa.Select[Any]:
-    if part.region_prefix:
-        stmt = stmt.where(Voucher.region_code.startswith(part.region_prefix, autoescape=True))
+def _tallies(part: Slice, *dimensions: str) -> sa.Select[Any]:
+    stmt = sa.select().select_from(T).where(T.dimension.in_(dimensions))
     if part.scheme_code is not None:
-        stmt = stmt.where(Scheme.code == part.scheme_code)
-    if part.issued_from is not None:
-        stmt = stmt.where(Voucher.issued_at >= part.issued_from)
-    if part.issued_before is not None:
-        stmt = stmt.where(Voucher.issued_at < part.issued_before)
+        stmt = stmt.join(Scheme, Scheme.id == T.scheme_id).where(Scheme.code == part.scheme_code)
+    if part.region_prefix:
+        stmt = stmt.where(T.region_code.startswith(part.region_prefix, autoescape=True))
+    if part.issue_year is not None:
+        # "YYYY-MM" on scheme rows, "YYYY" on the others: the year leads both.
+        stmt = stmt.where(T.issued_in.startswith(str(part.issue_year)))
     return stmt
-
-
-def _vouchers(part: Slice, money: sa.Subquery | None = None) -> sa.Select[Any]:
-    stmt = sa.select().select_from(Voucher).join(Scheme, Scheme.id == Voucher.scheme_id)
-    if money is not None:
-        stmt = stmt.outerjoin(money, money.c.voucher_id == Voucher.id)
-    return _narrowed(stmt, part)
 
 
 def _figures(key: object, label: object, values: Any) -> Figures:
@@ -127,123 +95,108 @@ def _figures(key: object, label: object, values: Any) -> Figures:
     )
 
 
+def _grouped(part: Slice, dimension: str, key: Any, label: Any) -> sa.Select[Any]:
+    measures = _measures()
+    return (
+        _tallies(part, dimension)
+        .add_columns(key, label, *measures)
+        .group_by(key, label)
+        # A key whose vouchers all moved elsewhere (an enrolment cancelled) counts nothing.
+        .having(measures[0] != 0)
+    )
+
+
 def overall(session: Session, part: Slice) -> Figures:
-    money = _money_by_voucher()
-    row = session.execute(_vouchers(part, money).add_columns(*_measures(money))).one()
+    row = session.execute(_tallies(part, "scheme").add_columns(*_measures())).one()
     return _figures("all", "all", row)
 
 
 def region_key(digits: int) -> sa.ColumnElement[str]:
     """The holder's home region rolled up to its province (2), city (4) or county (6)."""
     if digits >= 6:
-        return Voucher.holder_region.expression
-    return sa.func.substr(Voucher.holder_region, 1, digits).concat("0" * (6 - digits))
+        return sa.func.coalesce(T.holder_region, "")
+    return sa.func.substr(T.holder_region, 1, digits).concat("0" * (6 - digits))
 
 
 def by_region(session: Session, part: Slice, digits: int) -> list[Figures]:
     """Figures per home region of the holders, at the level ``digits`` names (2, 4 or 6)."""
-    money = _money_by_voucher()
     key = region_key(digits).label("key")
-    stmt = _vouchers(part, money).add_columns(key, *_measures(money)).group_by(key).order_by(key)
+    stmt = _grouped(part, "holder_region", key, sa.literal("")).order_by(key)
     rows = session.execute(stmt).all()
     names = region_names(session, [str(row[0]) for row in rows])
     figures = []
-    for code, *values in rows:
+    for code, _, *values in rows:
         name, name_en = names.get(code, (code, code))
         figures.append(replace(_figures(code, name, values), label_en=name_en))
     return figures
 
 
 def by_scheme(session: Session, part: Slice) -> list[Figures]:
-    money = _money_by_voucher()
-    stmt = (
-        _vouchers(part, money)
-        .add_columns(Scheme.code, Scheme.name, *_measures(money))
-        .group_by(Scheme.code, Scheme.name)
-        .order_by(Scheme.code)
-    )
+    stmt = _grouped(part, "scheme", Scheme.code, Scheme.name).order_by(Scheme.code)
+    if part.scheme_code is None:  # otherwise _tallies has joined the schemes already
+        stmt = stmt.join(Scheme, Scheme.id == T.scheme_id)
     return [_figures(code, name, values) for code, name, *values in session.execute(stmt)]
 
 
 def by_target_group(session: Session, part: Slice) -> list[Figures]:
-    money = _money_by_voucher()
-    key = sa.func.coalesce(Voucher.target_group, "-").label("key")
-    stmt = _vouchers(part, money).add_columns(key, *_measures(money)).group_by(key).order_by(key)
-    return [_figures(group, group, values) for group, *values in session.execute(stmt)]
+    stmt = _grouped(part, "target_group", T.target_group, T.target_group).order_by(T.target_group)
+    return [_figures(group, group, values) for group, _, *values in session.execute(stmt)]
 
 
 def by_institution(session: Session, part: Slice, top: int) -> list[Figures]:
     """The ``top`` institutions by vouchers used (then completed), of those that enrolled any."""
-    money = _money_by_voucher()
-    measures = _measures(money)
     stmt = (
-        _vouchers(part, money)
-        .join(Institution, Institution.id == Voucher.institution_id)
-        .add_columns(Institution.credit_code, Institution.name, *measures)
-        .group_by(Institution.credit_code, Institution.name)
-        .order_by(measures[1].desc(), measures[2].desc(), Institution.credit_code)
+        _grouped(part, "institution", Institution.credit_code, Institution.name)
+        .join(Institution, Institution.id == T.institution_id)
+        .order_by(sum_of(T.used).desc(), sum_of(T.completed).desc(), Institution.credit_code)
         .limit(top)
     )
     return [_figures(code, name, values) for code, name, *values in session.execute(stmt)]
-
-
-def local_month(session: Session, column: Any) -> sa.ColumnElement[str]:
-    """The month of a UTC moment in Asia/Shanghai (UTC+8 all year, no daylight saving)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone("Asia/Shanghai", column), "YYYY-MM")
-    return sa.func.strftime("%Y-%m", column, "+8 hours")
-
-
-# Each monthly count: the event's moment, and what marks that it happened.
-_EVENTS = {
-    "issued": (Voucher.issued_at, Voucher.issued_at.is_not(None)),
-    "used": (Voucher.enrolled_at, Voucher.enrolled_at.is_not(None)),
-    "completed": (Voucher.completed_at, Voucher.completed_at.is_not(None)),
-    "certified": (
-        sa.func.coalesce(Voucher.certified_at, Voucher.completed_at),
-        Voucher.certificate_no.is_not(None),
-    ),
-}
 
 
 def monthly(session: Session, part: Slice) -> list[MonthFigures]:
     """Per month, in order: each event counted in the month it happened to the sliced vouchers,
     so every series adds up to the slice's total."""
     months: dict[str, dict[str, int]] = {}
-    for name, (moment, happened) in _EVENTS.items():
-        month = local_month(session, moment).label("month")
-        stmt = (
-            _vouchers(part)
-            .add_columns(month, sa.func.count(Voucher.id))
-            .where(happened)
-            .group_by(month)
+    issued = _tallies(part, "scheme").add_columns(T.issued_in, sum_of(T.issued))
+    for month, count in session.execute(issued.group_by(T.issued_in)):
+        if count:
+            months.setdefault(str(month), {})["issued"] = int(count)
+    events = (
+        _tallies(part, "used_month", "completed_month", "certified_month", "money_month")
+        .add_columns(
+            T.event_month,
+            sum_of(T.used),
+            sum_of(T.completed),
+            sum_of(T.certified),
+            sum_of(T.settled_fen),
+            sum_of(T.paid_fen),
         )
-        for key, count in session.execute(stmt):
-            months.setdefault(str(key), {})[name] = int(count)
-    entry_month = local_month(session, LedgerEntry.created_at).label("month")
-    money = _narrowed(
-        sa.select(
-            entry_month,
-            sa.func.sum(LedgerEntry.amount_fen),
-            _sum(sa.case((LedgerEntry.account == Account.PAID, LedgerEntry.amount_fen), else_=0)),
-        )
-        .select_from(LedgerEntry)
-        .join(Voucher, Voucher.id == LedgerEntry.voucher_id)
-        .join(Scheme, Scheme.id == Voucher.scheme_id)
-        .where(LedgerEntry.account.in_(_MONEY_ACCOUNTS))
-        .group_by(entry_month),
-        part,
+        .group_by(T.event_month)
     )
-    for key, settled, paid in session.execute(money):
-        values = months.setdefault(str(key), {})
-        values.update(settled_fen=int(settled), paid_fen=int(paid))
+    for month, used, completed, certified, settled, paid in session.execute(events):
+        values = {
+            "used": int(used),
+            "completed": int(completed),
+            "certified": int(certified),
+            "settled_fen": int(settled),
+            "paid_fen": int(paid),
+        }
+        happened = {name: value for name, value in values.items() if value}
+        if happened:
+            months.setdefault(str(month), {}).update(happened)
     return [MonthFigures(month, **values) for month, values in sorted(months.items())]
 
 
 def issue_months(session: Session, region_prefix: str) -> list[str]:
     """The months (YYYY-MM) in which vouchers of the region were issued."""
-    month = local_month(session, Voucher.issued_at).label("month")
-    stmt = _vouchers(Slice(region_prefix)).add_columns(month).group_by(month).order_by(month)
+    stmt = (
+        _tallies(Slice(region_prefix), "scheme")
+        .add_columns(T.issued_in)
+        .group_by(T.issued_in)
+        .having(sum_of(T.issued) != 0)
+        .order_by(T.issued_in)
+    )
     return [str(m) for (m,) in session.execute(stmt)]
 
 

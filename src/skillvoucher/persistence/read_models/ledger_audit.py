@@ -43,15 +43,17 @@ def voucher_accounting(session: Session) -> list[str]:
     committed_now = sa.func.coalesce(
         sa.func.sum(sa.case((LedgerEntry.account == Account.COMMITTED, amount), else_=0)), 0
     )
+    # What releases took out of the voucher's committed bucket: a release journal of its own
+    # and a chunk's batch release (one scheme-side posting for many vouchers) alike.
     released = sa.func.coalesce(
         sa.func.sum(
             sa.case(
                 (
                     sa.and_(
                         LedgerEntry.kind == JournalKind.RELEASE,
-                        LedgerEntry.account == Account.SCHEME_AVAILABLE,
+                        LedgerEntry.account == Account.COMMITTED,
                     ),
-                    amount,
+                    -amount,
                 ),
                 else_=0,
             )

@@ -1,4 +1,9 @@
-"""Voucher statistics straight from the tables (exact figures; issue 5 adds aggregates at size)."""
+"""Voucher statistics read from the tallies that triggers keep (``persistence.tally_sql``):
+a sum over a few rows per scheme and month, whatever the number of vouchers.
+
+``statistics_recount`` computes the same figures from the vouchers and the ledger themselves;
+``application.tally_checks`` compares the two.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.access import Scope
-from skillvoucher.domain.ledger import Account
+from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.schemes import IssuanceMode
-from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.scoping import within_scope
-from skillvoucher.persistence.tables import Institution, LedgerEntry, Region, Scheme, Voucher
+from skillvoucher.persistence.tables import Institution, LedgerTally, Region, Scheme, VoucherTally
+
+DIMENSIONS = ("region", "scheme", "target_group", "institution", "month")
 
 
 @dataclass(frozen=True)
@@ -33,86 +39,101 @@ class Counts:
     paid_fen: int  # paid to institutions so far
 
 
-def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+def sum_of(column: Any) -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(sa.func.sum(column), 0)
 
 
-def _paid_by_voucher() -> sa.Subquery:
-    return (
-        sa.select(LedgerEntry.voucher_id, sa.func.sum(LedgerEntry.amount_fen).label("paid"))
-        .where(LedgerEntry.account == Account.PAID, LedgerEntry.voucher_id.is_not(None))
-        .group_by(LedgerEntry.voucher_id)
-        .subquery()
-    )
-
-
-def _measures(paid: sa.Subquery) -> list[sa.ColumnElement[Any]]:
-    # "Used" means enrolled at some point: a voucher revoked during training was still used;
-    # a cancelled enrolment clears enrolled_at, so it does not count.
+def _measures() -> list[sa.ColumnElement[Any]]:
+    t = VoucherTally
+    # Whether vouchers were claimed (or applied for) is the scheme's issuance mode.
+    by_request = Scheme.issuance_mode.in_([IssuanceMode.CLAIM, IssuanceMode.APPLICATION])
     return [
-        sa.func.count(Voucher.id),
-        _count_if(Scheme.issuance_mode.in_([IssuanceMode.CLAIM, IssuanceMode.APPLICATION])),
-        _count_if(Voucher.enrolled_at.is_not(None)),
-        _count_if(Voucher.completed_at.is_not(None)),
-        _count_if(Voucher.certificate_no.is_not(None)),
-        _count_if(Voucher.status == VoucherStatus.SETTLED),
-        _count_if(Voucher.status == VoucherStatus.EXPIRED),
-        _count_if(Voucher.status == VoucherStatus.REVOKED),
-        sa.func.coalesce(sa.func.sum(Voucher.face_value_fen), 0),
-        sa.func.coalesce(sa.func.sum(Voucher.redeemable_fen), 0),
-        sa.func.coalesce(sa.func.sum(paid.c.paid), 0),
+        sum_of(t.issued),
+        sum_of(sa.case((by_request, t.issued), else_=0)),
+        sum_of(t.used),
+        sum_of(t.completed),
+        sum_of(t.certified),
+        sum_of(t.settled),
+        sum_of(t.expired),
+        sum_of(t.revoked),
+        sum_of(t.face_value_fen),
+        sum_of(t.redeemable_fen),
+        sum_of(t.paid_fen),
     ]
 
 
-def _vouchers(paid: sa.Subquery, scope: Scope | None) -> sa.Select[Any]:
-    """The vouchers counted: all, or those of schemes in regions within ``scope``."""
+def _tallies(dimension: str, scope: Scope | None) -> sa.Select[Any]:
+    """The tally rows of one dimension: all, or those of schemes in regions within ``scope``."""
     stmt = (
         sa.select()
-        .select_from(Voucher)
-        .join(Scheme, Scheme.id == Voucher.scheme_id)
-        .outerjoin(paid, paid.c.voucher_id == Voucher.id)
+        .select_from(VoucherTally)
+        .join(Scheme, Scheme.id == VoucherTally.scheme_id)
+        .where(VoucherTally.dimension == dimension)
     )
-    return stmt if scope is None else within_scope(stmt, scope, region=Voucher.region_code)
-
-
-def _month_key(session: Session) -> sa.ColumnElement[str]:
-    """The issue month in Asia/Shanghai (UTC+8 all year, no daylight saving)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone("Asia/Shanghai", Voucher.issued_at), "YYYY-MM")
-    return sa.func.strftime("%Y-%m", Voucher.issued_at, "+8 hours")
+    return stmt if scope is None else within_scope(stmt, scope, region=VoucherTally.region_code)
 
 
 def totals(session: Session, scope: Scope | None = None) -> Counts:
-    paid = _paid_by_voucher()
-    row = session.execute(_vouchers(paid, scope).add_columns(*_measures(paid))).one()
+    row = session.execute(_tallies("scheme", scope).add_columns(*_measures())).one()
     return Counts("all", "all", *(int(v) for v in row))
 
 
 def breakdown(session: Session, dimension: str, scope: Scope | None = None) -> list[Counts]:
-    """Counts grouped by region (holder's city), scheme, target_group, institution or month."""
-    paid = _paid_by_voucher()
-    base = _vouchers(paid, scope)
+    """Counts grouped by region (holder's home region), scheme, target_group, institution or
+    month (of issue, in Asia/Shanghai)."""
+    t = VoucherTally
     key: Any
     label: Any
     if dimension == "region":
-        key = label = Voucher.holder_region
-        base = base.join(Region, Region.code == Voucher.holder_region)
-        label = Region.name
+        base = _tallies("holder_region", scope).join(Region, Region.code == t.holder_region)
+        key, label = t.holder_region, Region.name
     elif dimension == "scheme":
+        base = _tallies("scheme", scope)
         key, label = Scheme.code, Scheme.name
     elif dimension == "target_group":
-        key = label = sa.func.coalesce(Voucher.target_group, "-")
+        base = _tallies("target_group", scope)
+        key = label = t.target_group
     elif dimension == "institution":
-        base = base.join(Institution, Institution.id == Voucher.institution_id)
+        base = _tallies("institution", scope).join(Institution, Institution.id == t.institution_id)
         key, label = Institution.credit_code, Institution.name
     elif dimension == "month":
-        key = label = _month_key(session)
+        base = _tallies("scheme", scope)
+        key = label = t.issued_in
     else:
         raise ValueError(f"unknown dimension {dimension}")
-    stmt = base.add_columns(key, label, *_measures(paid)).group_by(key, label).order_by(key)
+    measures = _measures()
+    stmt = (
+        base.add_columns(key, label, *measures)
+        .group_by(key, label)
+        # A key whose vouchers all moved elsewhere (an enrolment cancelled) counts nothing.
+        .having(measures[0] != 0)
+        .order_by(key)
+    )
     return [
         Counts(str(k), str(lab), *(int(v) for v in rest)) for k, lab, *rest in session.execute(stmt)
     ]
 
 
-DIMENSIONS = ("region", "scheme", "target_group", "institution", "month")
+def _ledger_tallies(scope: Scope | None) -> sa.Select[Any]:
+    stmt = sa.select().select_from(LedgerTally)
+    if scope is None:
+        return stmt
+    regions = within_scope(sa.select(Region.code), scope, region=Region.code)
+    return stmt.where(LedgerTally.region_code.in_(regions))
+
+
+def _ledger_sums(session: Session, scope: Scope | None, key: Any, measure: Any) -> dict[str, int]:
+    stmt = _ledger_tallies(scope).add_columns(key, sum_of(measure)).group_by(key)
+    return {str(k): int(s) for k, s in session.execute(stmt)}
+
+
+def ledger_balances(session: Session, scope: Scope | None = None) -> dict[Account, int]:
+    """Balance of every bucket, over the regions within ``scope`` (or all)."""
+    found = _ledger_sums(session, scope, LedgerTally.account, LedgerTally.amount_fen)
+    return {account: found.get(account.value, 0) for account in Account}
+
+
+def ledger_kind_totals(session: Session, scope: Scope | None = None) -> dict[JournalKind, int]:
+    """Total moved by each journal kind (the positive side of its postings)."""
+    found = _ledger_sums(session, scope, LedgerTally.kind, LedgerTally.positive_fen)
+    return {kind: found.get(kind.value, 0) for kind in JournalKind}

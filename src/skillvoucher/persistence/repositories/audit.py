@@ -102,17 +102,22 @@ class AuditRepository:
         self._pending.clear()
 
     def _lock_head(self, province: str) -> tuple[int, str]:
-        create = (
-            upsert_insert(self._session, AuditChainHead)
-            .values(province_code=province, seq=0, hash=GENESIS)
-            .on_conflict_do_nothing(index_elements=["province_code"])
-        )
-        self._session.execute(create)
-        head = self._session.execute(
+        lock = (
             sa.select(AuditChainHead.seq, AuditChainHead.hash)
             .where(AuditChainHead.province_code == province)
             .with_for_update()
-        ).one()
+        )
+        head = self._session.execute(lock).first()
+        if head is None:
+            # The province's first event: start its chain (a concurrent first event starts it
+            # too; the loser's insert does nothing and it waits for the winner's row lock).
+            create = (
+                upsert_insert(self._session, AuditChainHead)
+                .values(province_code=province, seq=0, hash=GENESIS)
+                .on_conflict_do_nothing(index_elements=["province_code"])
+            )
+            self._session.execute(create)
+            head = self._session.execute(lock).one()
         return int(head.seq), str(head.hash)
 
     # Verification -----------------------------------------------------------------------------

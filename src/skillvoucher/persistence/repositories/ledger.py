@@ -8,6 +8,7 @@ concurrent issuances can never overdraw a scheme. ``balances_agree`` proves they
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session
 from skillvoucher.domain.access import Scope
 from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
-from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
+from skillvoucher.domain.ledger import MOVES, Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
+from skillvoucher.persistence.bulk_copy import NULL, copies, copy_lines
 from skillvoucher.persistence.repositories.dialect import (
     bulk_insert,
     plain_update,
@@ -82,6 +84,96 @@ class LedgerRepository:
             self._move_scheme(scheme_id, scheme_delta[scheme_id])
         if rows:
             bulk_insert(self._session, LedgerEntry, rows)
+
+    def commit_batch(
+        self,
+        region_code: str,
+        scheme_id: uuid.UUID,
+        shares: Sequence[tuple[uuid.UUID, int]],
+        at: datetime,
+    ) -> None:
+        """Commit the face values of vouchers issued together, as one journal: one posting
+        takes the total from the scheme's available bucket, and one per voucher puts its share
+        in that voucher's committed bucket.
+
+        Each voucher's buckets are exactly what a commitment journal of its own gives it, so
+        release, settlement, claw-back and the per-voucher checks see no difference; the batch
+        saves the scheme-side posting of every voucher but one. Raises InsufficientFunds when
+        the scheme's budget cannot cover the total (the caller's transaction then rolls back).
+        COPY on PostgreSQL, one executemany on SQLite.
+        """
+        if not shares:
+            return
+        self._batch_journal(JournalKind.COMMITMENT, region_code, scheme_id, shares, at)
+        # After the postings (InsufficientFunds rolls them back with the caller's transaction):
+        # the scheme row, which concurrent chunks of a push all update, is locked only then.
+        self._move_scheme(scheme_id, -sum(fen for _, fen in shares))
+
+    def release_batch(
+        self,
+        region_code: str,
+        scheme_id: uuid.UUID,
+        shares: Sequence[tuple[uuid.UUID, int]],
+        at: datetime,
+    ) -> None:
+        """Release the still-committed values of vouchers closed together (a chunk of expiry),
+        as one journal: one posting per voucher empties its share from that voucher's committed
+        bucket, and one posting gives the total back to the scheme's available bucket.
+
+        The mirror of ``commit_batch``: each voucher's buckets are what a release journal of its
+        own would leave, so the per-voucher checks see no difference.
+        """
+        if not shares:
+            return
+        self._batch_journal(JournalKind.RELEASE, region_code, scheme_id, shares, at)
+        self._move_scheme(scheme_id, sum(fen for _, fen in shares))
+
+    def _batch_journal(
+        self,
+        kind: JournalKind,
+        region_code: str,
+        scheme_id: uuid.UUID,
+        shares: Sequence[tuple[uuid.UUID, int]],
+        at: datetime,
+    ) -> None:
+        """One journal of ``kind`` between the scheme's available bucket (one posting, the
+        total) and each voucher's committed bucket (one posting per voucher, its share).
+        COPY on PostgreSQL, one executemany on SQLite."""
+        source, target = MOVES[kind]
+        # The voucher side's sign: + when the voucher's bucket is the target (commitment).
+        sign = 1 if target is Account.COMMITTED else -1
+        scheme_account = source if sign == 1 else target
+        voucher_account = target if sign == 1 else source
+        total = sum(fen for _, fen in shares)
+        journal_id = new_id()
+        region = (region_code, province_code(region_code))
+        if not copies(self._session):
+            rows = [
+                _batch_row(
+                    journal_id, kind, scheme_account, -sign * total, region, scheme_id, None, at
+                )
+            ]
+            rows += [
+                _batch_row(
+                    journal_id, kind, voucher_account, sign * fen, region, scheme_id, voucher, at
+                )
+                for voucher, fen in shares
+            ]
+            bulk_insert(self._session, LedgerEntry, rows)
+            return
+        head = f"{journal_id}\t{kind.value}\t"
+        tail = f"\t{region[0]}\t{region[1]}\t{scheme_id}\t{at.isoformat()}\t"
+        into = f"{head}{voucher_account.value}\t"
+        lines = [f"{new_id()}\t{head}{scheme_account.value}\t{-sign * total}{tail}{NULL}\n"]
+        copy_lines(
+            self._session,
+            LedgerEntry.__tablename__,
+            _BATCH_COLUMNS,
+            itertools.chain(
+                lines,
+                (f"{new_id()}\t{into}{sign * fen}{tail}{voucher}\n" for voucher, fen in shares),
+            ),
+        )
 
     def _move_fund(self, region_code: str, delta: int) -> None:
         changed = rows_changed(
@@ -247,6 +339,47 @@ class LedgerRepository:
             region=FundAccount.region_code,
         )
         return self._session.scalar(stmt)
+
+
+_BATCH_COLUMNS = (
+    "id",
+    "journal_id",
+    "kind",
+    "account",
+    "amount_fen",
+    "region_code",
+    "province_code",
+    "scheme_id",
+    "created_at",
+    "voucher_id",
+)
+
+
+def _batch_row(
+    journal_id: uuid.UUID,
+    kind: JournalKind,
+    account: Account,
+    amount_fen: int,
+    region: tuple[str, str],
+    scheme_id: uuid.UUID,
+    voucher_id: uuid.UUID | None,
+    at: datetime,
+) -> dict[str, object]:
+    return {
+        "id": new_id(),
+        "journal_id": journal_id,
+        "kind": kind,
+        "reverses": None,
+        "account": account,
+        "amount_fen": amount_fen,
+        "region_code": region[0],
+        "province_code": region[1],
+        "scheme_id": scheme_id,
+        "voucher_id": voucher_id,
+        "institution_id": None,
+        "settlement_batch_id": None,
+        "created_at": at,
+    }
 
 
 def _regions_within(scope: Scope) -> sa.Select[str]:

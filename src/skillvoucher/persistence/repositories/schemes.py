@@ -7,12 +7,15 @@ from sqlalchemy.orm import Session
 
 from skillvoucher.domain.schemes import SchemeStatus
 from skillvoucher.persistence.repositories.dialect import plain_update, rows_changed
+from skillvoucher.persistence.repositories.quota_stripes import QuotaStripes
 from skillvoucher.persistence.tables import Scheme
 
 
 class SchemeRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        self.stripes = QuotaStripes(session)
+        """The first-come quota's stripes, which claims take places from."""
 
     def add(self, scheme: Scheme) -> None:
         self._session.add(scheme)
@@ -70,6 +73,24 @@ class SchemeRepository:
             )
             take = min(take, max(int(remaining or 0), 0))
         return 0
+
+    def count_issued(self, scheme_id: uuid.UUID) -> bool:
+        """Count one voucher issued by a claim that took a place from a stripe: one conditional
+        UPDATE, which also refuses, whatever the stripes say, to pass the quota or to issue
+        from a scheme no longer active."""
+        return (
+            rows_changed(
+                self._session,
+                plain_update(Scheme)
+                .where(
+                    Scheme.id == scheme_id,
+                    Scheme.status == SchemeStatus.ACTIVE,
+                    Scheme.issued_count < Scheme.quota,
+                )
+                .values(issued_count=Scheme.issued_count + 1),
+            )
+            == 1
+        )
 
     def set_status(self, scheme_id: uuid.UUID, status: SchemeStatus) -> None:
         self._session.execute(

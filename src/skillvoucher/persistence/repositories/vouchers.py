@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
+from skillvoucher.persistence.bulk_copy import NULL, copies, copy_lines
 from skillvoucher.persistence.repositories.dialect import (
     bulk_insert,
     plain_update,
@@ -19,7 +21,38 @@ from skillvoucher.persistence.tables import (
     AttendanceEvent,
     ConsentCode,
     Enrolment,
+    Scheme,
     Voucher,
+)
+
+
+@dataclass(frozen=True)
+class IssuedBatch:
+    """Vouchers of one scheme issued in one go: alike but for their ids and holders."""
+
+    scheme_id: uuid.UUID
+    region_code: str
+    province_code: str
+    face_value_fen: int
+    issued_at: datetime
+    valid_until: datetime
+    holders: Sequence[tuple[uuid.UUID, uuid.UUID, str, str | None]]
+    """(voucher id, person id, the holder's household region, the qualifying target group)"""
+
+
+_BATCH_COLUMNS = (
+    "id",
+    "scheme_id",
+    "person_id",
+    "holder_region",
+    "target_group",
+    "region_code",
+    "province_code",
+    "face_value_fen",
+    "status",
+    "issued_at",
+    "valid_until",
+    "version",
 )
 
 
@@ -31,8 +64,51 @@ class VoucherRepository:
         if rows:
             bulk_insert(self._session, Voucher, rows)
 
+    def insert_batch(self, batch: IssuedBatch) -> None:
+        """Write the batch's vouchers as issued and not yet signed (no key, no credential: the
+        code is signed when first shown, ``application/voucher_codes.py``). COPY on
+        PostgreSQL, one executemany on SQLite."""
+        if not batch.holders:
+            return
+        if not copies(self._session):
+            bulk_insert(self._session, Voucher, [_batch_row(batch, h) for h in batch.holders])
+            return
+        # Everything after the holder's own fields is the same for the whole batch: spelled once.
+        same = "\t".join(
+            (
+                batch.region_code,
+                batch.province_code,
+                str(batch.face_value_fen),
+                VoucherStatus.ISSUED.value,
+                batch.issued_at.isoformat(),
+                batch.valid_until.isoformat(),
+                "1",
+            )
+        )
+        scheme = str(batch.scheme_id)
+        copy_lines(
+            self._session,
+            Voucher.__tablename__,
+            _BATCH_COLUMNS,
+            (
+                f"{voucher}\t{scheme}\t{person}\t{region}\t{group or NULL}\t{same}\n"
+                for voucher, person, region, group in batch.holders
+            ),
+        )
+
     def get(self, voucher_id: uuid.UUID) -> Voucher | None:
         return self._session.get(Voucher, voucher_id)
+
+    def fresh_with_scheme(self, voucher_id: uuid.UUID) -> tuple[Voucher, Scheme]:
+        """The voucher read afresh (even if this session holds it) and its scheme, in one
+        statement: what a use case needs once it holds the lock that guards the voucher."""
+        row = self._session.execute(
+            sa.select(Voucher, Scheme)
+            .join(Scheme, Scheme.id == Voucher.scheme_id)
+            .where(Voucher.id == voucher_id)
+            .execution_options(populate_existing=True)
+        ).one()
+        return row[0], row[1]
 
     def find(self, scheme_id: uuid.UUID, person_id: uuid.UUID) -> Voucher | None:
         return self._session.scalars(
@@ -67,9 +143,15 @@ class VoucherRepository:
         return changed == 1
 
     def expire_due(
-        self, now: datetime, limit: int, source: VoucherStatus, target: VoucherStatus
+        self,
+        now: datetime,
+        limit: int,
+        source: VoucherStatus,
+        target: VoucherStatus,
+        after: uuid.UUID | None = None,
     ) -> list[tuple[uuid.UUID, uuid.UUID, str, int]]:
-        """Move up to ``limit`` vouchers in ``source`` past their validity, in one statement.
+        """Move up to ``limit`` vouchers in ``source`` past their validity, the lowest ids first
+        (above ``after`` when given), in one statement.
 
         Returns (voucher, scheme, region, face value) of those it moved, so the caller can
         release their value in the same transaction.
@@ -79,22 +161,27 @@ class VoucherRepository:
             .where(Voucher.status == source, Voucher.valid_until < now)
             .order_by(Voucher.id)
             .limit(limit)
-            .scalar_subquery()
         )
+        if after is not None:
+            due = due.where(Voucher.id > after)
         stmt = (
             plain_update(Voucher)
-            .where(Voucher.id.in_(due), Voucher.status == source)
+            .where(Voucher.id.in_(due.scalar_subquery()), Voucher.status == source)
             .values(status=target, closed_at=now, version=Voucher.version + 1)
             .returning(Voucher.id, Voucher.scheme_id, Voucher.region_code, Voucher.face_value_fen)
         )
         return list(self._session.execute(stmt))
 
-    def set_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> None:
-        self._session.execute(
+    def store_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> bool:
+        """Keep a voucher's first signed code; False if it already has one (a concurrent first
+        view stored it first), which is then left as it is."""
+        changed = rows_changed(
+            self._session,
             plain_update(Voucher)
-            .where(Voucher.id == voucher_id)
-            .values(key_id=key_id, credential=credential)
+            .where(Voucher.id == voucher_id, Voucher.credential.is_(None))
+            .values(key_id=key_id, credential=credential),
         )
+        return changed == 1
 
     # Consent codes
 
@@ -102,17 +189,21 @@ class VoucherRepository:
         bulk_insert(self._session, ConsentCode, [row])
 
     def use_consent_code(self, voucher_id: uuid.UUID, code_digest: str, now: datetime) -> bool:
-        """Spend a consent code once: a conditional UPDATE, so a code can never be used twice."""
-        candidate = self._session.scalars(
-            sa.select(ConsentCode.id).where(
+        """Spend a consent code once: a conditional UPDATE, so a code can never be used twice.
+
+        One statement: the code is chosen by a sub-select (the same code granted twice for one
+        voucher is spent one at a time), then re-checked unused by the UPDATE itself."""
+        candidate = (
+            sa.select(ConsentCode.id)
+            .where(
                 ConsentCode.voucher_id == voucher_id,
                 ConsentCode.code_digest == code_digest,
                 ConsentCode.used_at.is_(None),
                 ConsentCode.expires_at > now,
             )
-        ).first()
-        if candidate is None:
-            return False
+            .limit(1)
+            .scalar_subquery()
+        )
         changed = rows_changed(
             self._session,
             plain_update(ConsentCode)
@@ -204,3 +295,23 @@ class VoucherRepository:
             .limit(limit)
         )
         return list(self._session.execute(stmt))
+
+
+def _batch_row(
+    batch: IssuedBatch, holder: tuple[uuid.UUID, uuid.UUID, str, str | None]
+) -> dict[str, Any]:
+    voucher, person, region, group = holder
+    return {
+        "id": voucher,
+        "scheme_id": batch.scheme_id,
+        "person_id": person,
+        "holder_region": region,
+        "target_group": group,
+        "region_code": batch.region_code,
+        "province_code": batch.province_code,
+        "face_value_fen": batch.face_value_fen,
+        "status": VoucherStatus.ISSUED,
+        "issued_at": batch.issued_at,
+        "valid_until": batch.valid_until,
+        "version": 1,
+    }

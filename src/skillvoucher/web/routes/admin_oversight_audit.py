@@ -39,11 +39,13 @@ COMMON_ACTIONS = (
     "scheme.created",
     "scheme.launched",
     "voucher.issued",
+    "vouchers.pushed",  # one event per chunk of a push issuance
     "voucher.enrolled",
     "voucher.attended",
     "attendance.refused",
     "voucher.completed",
     "voucher.revoked",
+    "vouchers.expired",  # one event per chunk of the year-end expiry
     "voucher.clawed_back",
     "settlement.batch_built",
     "settlement.batch_approved_once",
