@@ -8,13 +8,10 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from skillvoucher.persistence.bulk_copy import copy_line
+from skillvoucher.persistence.bulk_copy import copy_line, copy_lines
 from skillvoucher.persistence.tables import Base
 
 __all__ = ["Row", "copy_line", "copy_text", "write_rows"]
-
-# Bytes handed to COPY at a time: large enough to amortise the calls, small enough to stream.
-_COPY_BUFFER = 1 << 20
 
 Row = tuple[object, ...]
 
@@ -39,25 +36,7 @@ def copy_text(session: Session, table: type[Base], columns: Sequence[str], text:
 
 
 def _copy(session: Session, table: type[Base], columns: Sequence[str], rows: Iterable[Row]) -> int:
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    statement = f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN"
-    count = 0
-    lines: list[str] = []
-    size = 0
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            line = copy_line(row)
-            lines.append(line)
-            size += len(line)
-            count += 1
-            if size >= _COPY_BUFFER:
-                copy.write("".join(lines))
-                lines.clear()
-                size = 0
-        if lines:
-            copy.write("".join(lines))
-    return count
+    return copy_lines(session, table.__tablename__, columns, map(copy_line, rows))
 
 
 def _insert(

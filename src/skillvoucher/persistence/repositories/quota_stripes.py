@@ -39,38 +39,19 @@ class QuotaStripes:
         """One place from the open stripe nearest ``home``, in one statement: the stripe is
         chosen from a snapshot, then its conditional UPDATE re-checks it as ``take`` does.
         False when no stripe has a place, or when the one chosen was filled meanwhile."""
-        nearest = _nearest_open(scheme_id, home).scalar_subquery()
-        return (
-            rows_changed(
-                self._session,
-                plain_update(Stripe)
-                .where(
-                    Stripe.scheme_id == scheme_id,
-                    Stripe.stripe == nearest,
-                    Stripe.taken < Stripe.quota,
-                )
-                .values(taken=Stripe.taken + 1),
-            )
-            == 1
-        )
+        return self._take_from(scheme_id, _nearest_open(scheme_id, home).scalar_subquery())
 
     def take(self, scheme_id: uuid.UUID, stripe: int) -> bool:
         """One place from ``stripe`` if it has one left. Under concurrency PostgreSQL waits for
         the stripe's row lock and re-checks the condition on the latest version, so a stripe
         is never overfilled; the lock is held until the claim's transaction ends."""
-        return (
-            rows_changed(
-                self._session,
-                plain_update(Stripe)
-                .where(
-                    Stripe.scheme_id == scheme_id,
-                    Stripe.stripe == stripe,
-                    Stripe.taken < Stripe.quota,
-                )
-                .values(taken=Stripe.taken + 1),
-            )
-            == 1
+        return self._take_from(scheme_id, stripe)
+
+    def _take_from(self, scheme_id: uuid.UUID, stripe: int | sa.ScalarSelect[int]) -> bool:
+        taken = plain_update(Stripe).where(
+            Stripe.scheme_id == scheme_id, Stripe.stripe == stripe, Stripe.taken < Stripe.quota
         )
+        return rows_changed(self._session, taken.values(taken=Stripe.taken + 1)) == 1
 
     def lay_out(self, scheme_id: uuid.UUID, quota: int) -> None:
         """Create the scheme's stripes (counting the places its counter already shows taken),
