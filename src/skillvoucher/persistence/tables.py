@@ -395,6 +395,8 @@ class AuditEvent(Base):
     __table_args__ = (
         sa.Index(None, "entity_type", "entity_id"),
         sa.Index(None, "region_code", "occurred_at"),
+        # The risk rules count recent events of one kind (attendance refusals) nationwide.
+        sa.Index(None, "action", "occurred_at"),
         sa.UniqueConstraint("province_code", "seq"),
     )
 
