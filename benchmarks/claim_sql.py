@@ -18,7 +18,6 @@ them together. Reported: requests per second and how many were granted a place.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from benchmarks.timing import together
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.quota_stripes import STRIPES
 
@@ -67,25 +67,18 @@ def _run(url: str, requests: int, clients: int, per_client: Callable[[], Request
     ``per_client()`` request function."""
     granted = [0] * clients
     last_grant = [0.0] * clients
-    ready = threading.Barrier(clients + 1)
 
-    def client(index: int) -> None:
+    def client(index: int, ready: Callable[[], object]) -> None:
         request = per_client()
         with psycopg.connect(url, autocommit=True) as connection:
-            ready.wait()
+            ready()
             for r in range(index, requests, clients):
                 if request(connection, r):
                     granted[index] += 1
                     last_grant[index] = time.perf_counter()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
+    seconds = together(clients, client)
+    started = time.perf_counter() - seconds  # when the barrier let the clients go
     return SqlRun(requests / seconds, sum(granted), max(last_grant) - started, seconds)
 
 

@@ -9,15 +9,14 @@ httpx2 client (one keep-alive connection), sending its share of the requests one
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx2 as httpx
 
-from benchmarks.timing import percentile
+from benchmarks.timing import percentile, together
 
 
 @dataclass(frozen=True)
@@ -77,21 +76,14 @@ def _send(http: httpx.Client, call: Call) -> Answer:
 def fire(url: str, calls: Sequence[Call], clients: int) -> HttpRun:
     """Send ``calls`` from ``clients`` threads (client i takes calls i, i + C, …) at once."""
     answers: list[list[Answer]] = [[] for _ in range(clients)]
-    ready = threading.Barrier(clients + 1)
 
-    def client(index: int) -> None:
+    def client(index: int, ready: Callable[[], object]) -> None:
         with httpx.Client(base_url=url, timeout=120) as http:
-            ready.wait()
+            ready()
             answers[index] = [_send(http, call) for call in calls[index::clients]]
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return HttpRun([a for share in answers for a in share], time.perf_counter() - started)
+    seconds = together(clients, client)
+    return HttpRun([a for share in answers for a in share], seconds)
 
 
 def fire_apart(url: str, calls: Sequence[Call], clients: int) -> HttpRun:

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
+
+
+def together(clients: int, client: Callable[[int, Callable[[], object]], None]) -> float:
+    """Run ``client(index, ready)`` in ``clients`` threads; each calls ``ready()`` once set up
+    (connected), and the clock starts when all have: seconds until the last one ends."""
+    barrier = threading.Barrier(clients + 1)
+    threads = [threading.Thread(target=client, args=(i, barrier.wait)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
 
 
 def seconds_of(action: Callable[[], object]) -> float:
