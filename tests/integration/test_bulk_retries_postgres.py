@@ -182,7 +182,10 @@ def test_a_job_gives_up_with_a_clear_error_when_the_database_stays_away(
     ctx: AppContext,
 ) -> None:
     ctx.settings = ctx.settings.model_copy(update={"retry_attempts": 3})
-    faults = [Fault("INSERT", 30, "kill all", refuse=10)]
+    # The server stays away for longer than any chunk's attempts can last. Not just a few
+    # refusals: two chunks and the span reader retry side by side, so a handful of refusals
+    # can be shared out among them without any one of them failing three times.
+    faults = [Fault("INSERT", 30, "kill all", refuse=1000)]
     with pytest.raises(DatabaseUnavailable) as failed:
         push_with_faults(ctx, PEOPLE, faults)
     assert "push issuance: the database failed the same chunk 3 times" in failed.value.message
