@@ -12,11 +12,15 @@ from skillvoucher.application.context import AppContext
 from skillvoucher.application.retries import retry_chunk
 from skillvoucher.domain.errors import IllegalTransition, NotFound
 from skillvoucher.domain.ledger import Account, JournalKind, Movement, Reversal
-from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_status, sources_of
+from skillvoucher.domain.vouchers import (
+    EXPIRED_ACTION,
+    VoucherEvent,
+    VoucherStatus,
+    next_status,
+    sources_of,
+)
 from skillvoucher.persistence.tables import Voucher
 from skillvoucher.persistence.unit_of_work import UnitOfWork
-
-EXPIRED_ACTION = "vouchers.expired"
 
 
 def expire_vouchers(ctx: AppContext, progress: Callable[[int], None] | None = None) -> int:

@@ -10,6 +10,11 @@ from enum import StrEnum
 
 from skillvoucher.domain.errors import IllegalTransition
 
+PUSHED_ACTION = "vouchers.pushed"
+"""The audit action of one chunk of a push issuance: one event of the scheme for many vouchers."""
+EXPIRED_ACTION = "vouchers.expired"
+"""The audit action of one scheme's vouchers in one chunk of the year-end expiry."""
+
 
 class VoucherStatus(StrEnum):
     ISSUED = "issued"

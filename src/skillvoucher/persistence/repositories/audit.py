@@ -14,9 +14,10 @@ from skillvoucher.domain.access import Scope
 from skillvoucher.domain.audit_chain import GENESIS, ChainedFacts, link
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.regions import NATIONWIDE, province_code
+from skillvoucher.domain.vouchers import EXPIRED_ACTION, PUSHED_ACTION
 from skillvoucher.persistence.repositories.dialect import bulk_insert, plain_update, upsert_insert
 from skillvoucher.persistence.scoping import within_scope
-from skillvoucher.persistence.tables import AuditChainHead, AuditEvent
+from skillvoucher.persistence.tables import AuditChainHead, AuditEvent, Voucher
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,55 @@ class AuditRepository:
         return list(self._session.scalars(stmt))
 
     def for_entity(self, entity_type: str, entity_id: object) -> list[AuditEvent]:
+        """The events about one entity, oldest first; for a voucher, with the chunk events of
+        the bulk jobs that issued or expired it (see ``_about``)."""
         stmt = (
             sa.select(AuditEvent)
-            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+            .where(self._about(entity_type, str(entity_id)))
             .order_by(AuditEvent.occurred_at, AuditEvent.id)
         )
         return list(self._session.scalars(stmt))
+
+    def _about(self, entity_type: str, entity_id: str) -> sa.ColumnElement[bool]:
+        """Events whose entity is the one named, or, for a voucher, that name it in a range.
+
+        A push issues, and the year-end expiry closes, a chunk of vouchers under one event of
+        their scheme (``vouchers.pushed``, ``vouchers.expired``), whose payload bounds the
+        chunk's voucher ids (and, for a push, holder ids). The chunk's vouchers are exactly
+        the scheme's vouchers issued (or closed) at the event's instant within those bounds,
+        so an auditor asking about one voucher is shown its issue and its expiry too."""
+        own = sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+        voucher = self._voucher(entity_id) if entity_type == "voucher" else None
+        if voucher is None:
+            return own
+        pushed = sa.and_(
+            AuditEvent.action == PUSHED_ACTION,
+            AuditEvent.occurred_at == voucher.issued_at,
+            _within(AuditEvent.payload, "holder", str(voucher.person_id)),
+        )
+        expired = sa.and_(
+            AuditEvent.action == EXPIRED_ACTION,
+            AuditEvent.occurred_at == voucher.closed_at,
+        )
+        chunk = sa.and_(
+            AuditEvent.entity_type == "scheme",
+            AuditEvent.entity_id == str(voucher.scheme_id),
+            _within(AuditEvent.payload, "voucher", entity_id),
+            sa.or_(pushed, expired) if voucher.closed_at is not None else pushed,
+        )
+        return sa.or_(own, chunk)
+
+    def _voucher(
+        self, entity_id: str
+    ) -> sa.Row[uuid.UUID, uuid.UUID, datetime, datetime | None] | None:
+        try:
+            voucher_id = uuid.UUID(entity_id)
+        except ValueError:
+            return None
+        stmt = sa.select(
+            Voucher.scheme_id, Voucher.person_id, Voucher.issued_at, Voucher.closed_at
+        ).where(Voucher.id == voucher_id)
+        return self._session.execute(stmt).first()
 
     def page(
         self, scope: Scope, query: AuditQuery, before: uuid.UUID | None, limit: int
@@ -166,9 +210,13 @@ class AuditRepository:
             scope,
             region=AuditEvent.region_code,
         )
+        if query.entity_type is not None and query.entity_id is not None:
+            stmt = stmt.where(self._about(query.entity_type, query.entity_id))
+        elif query.entity_type is not None:
+            stmt = stmt.where(AuditEvent.entity_type == query.entity_type)
+        elif query.entity_id is not None:
+            stmt = stmt.where(AuditEvent.entity_id == query.entity_id)
         for column, wanted in (
-            (AuditEvent.entity_type, query.entity_type),
-            (AuditEvent.entity_id, query.entity_id),
             (AuditEvent.action, query.action),
             (AuditEvent.actor, query.actor),
         ):
@@ -217,4 +265,13 @@ def facts_of(event: AuditEvent) -> ChainedFacts:
         entity_type=event.entity_type,
         entity_id=event.entity_id,
         payload=event.payload,
+    )
+
+
+def _within(payload: Any, kind: str, value: str) -> sa.ColumnElement[bool]:
+    """A chunk event's payload bounds ``value`` by its ``first_<kind>`` and ``last_<kind>``.
+    Ids are compared as their canonical text, whose order is the order of the ids."""
+    return sa.and_(
+        payload[f"first_{kind}"].as_string() <= value,
+        payload[f"last_{kind}"].as_string() >= value,
     )
