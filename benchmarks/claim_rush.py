@@ -101,7 +101,7 @@ def run(ctx: AppContext, quota: int, claims: int, clients: int) -> Outcome:
         measured = fire_apart(url, calls, clients)
     # The two straight-SQL runs side by side, after the server has stopped.
     hot = hot_row_rate(ctx, quota, claims, clients)
-    gate = gate_rate(ctx, gate_scheme.id, claims, clients)
+    gate = gate_rate(ctx, gate_scheme.id, quota, claims, clients)
     hot_rate = hot.rate
     outcome.seconds = measured.seconds
     losers = {LOST[0]}

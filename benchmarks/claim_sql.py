@@ -3,13 +3,14 @@
 - The baseline: one hot counter row, ``UPDATE bench_hot_row SET n = n + 1 WHERE id = 1 AND
   n < Q`` per request, autocommit: the least a first-come quota on one row can cost.
 - The gate: skillvoucher's striped quota gate (``application/quota_gate.py``), as the SQL its
-  repository sends (``persistence/repositories/quota_stripes.py``: ``take_nearest``, then
-  ``nearest_open`` and ``take``), on a real scheme's stripes, autocommit: while places are
-  left, one conditional UPDATE of the open stripe nearest the claim's home stripe; once the
-  client has found every stripe full, one read that picks the nearest open stripe (none: the
-  claim is refused) and the UPDATE only if it finds one. In the app a claim that read the
-  scheme row with its count at the quota is refused before any of this: the losers here pay
-  more than the app's.
+  repository sends (``persistence/repositories/quota_stripes.py``: ``take``, ``nearest_open``
+  and ``gate``), on a real scheme's stripes: while places are left, one conditional UPDATE of
+  the claim's home stripe, autocommit (the claim that fills a stripe also closes it on the
+  scheme's gate row, in one transaction with the UPDATE); a claim whose home stripe is full
+  reads the nearest open stripe and takes a place there; once the client has found every
+  stripe full, one read of the gate row refuses it. In the app a claim that read the scheme
+  row with its count at the quota is refused before any of this: the losers here pay more
+  than the app's.
 
 Each client is a thread with its own psycopg connection sending its share of the R requests
 one after another (request r is person r, whose home stripe is r mod 32); a barrier starts
@@ -36,16 +37,15 @@ GATE_NEAREST_OPEN = (
     "SELECT stripe FROM scheme_quota_stripes WHERE scheme_id = %(scheme)s AND taken < quota"
     " ORDER BY (stripe - %(home)s + %(stripes)s) %% %(stripes)s LIMIT 1"
 )
-GATE_TAKE_NEAREST = (
-    "UPDATE scheme_quota_stripes SET taken = taken + 1"
-    " WHERE scheme_id = %(scheme)s AND taken < quota AND stripe = ("
-    "SELECT stripe FROM scheme_quota_stripes WHERE scheme_id = %(scheme)s AND taken < quota"
-    " ORDER BY (stripe - %(home)s + %(stripes)s) %% %(stripes)s LIMIT 1)"
-)
 GATE_TAKE = (
     "UPDATE scheme_quota_stripes SET taken = taken + 1"
     " WHERE scheme_id = %(scheme)s AND stripe = %(stripe)s AND taken < quota"
+    " RETURNING taken >= quota"
 )
+GATE_CLOSE_STRIPE = (
+    "UPDATE scheme_quota_gates SET open_stripes = open_stripes - 1 WHERE scheme_id = %(scheme)s"
+)
+GATE_READ = "SELECT open_stripes, quota FROM scheme_quota_gates WHERE scheme_id = %(scheme)s"
 
 
 def _psycopg_url(ctx: AppContext) -> str:
@@ -103,11 +103,24 @@ def hot_row_rate(ctx: AppContext, quota: int, requests: int, clients: int) -> Sq
             connection.execute("DROP TABLE bench_hot_row")
 
 
-def gate_rate(ctx: AppContext, scheme_id: uuid.UUID, requests: int, clients: int) -> SqlRun:
+def gate_rate(
+    ctx: AppContext, scheme_id: uuid.UUID, quota: int, requests: int, clients: int
+) -> SqlRun:
     """Claims decided by the striped gate per second, and how many were granted a place (the
     scheme's stripes laid out beforehand, all places free). Each connection keeps the hint a
-    server process keeps (``quota_gate._seen_exhausted``): once it has read every stripe full,
-    it reads first instead of trying an UPDATE."""
+    server process keeps (``quota_gate._seen_exhausted``): once it has found every stripe
+    full, it reads the gate row first instead of trying an UPDATE."""
+
+    def take(connection: psycopg.Connection, stripe: int) -> int:
+        # The app's claim is one transaction; so is this, for the UPDATE that may fill the
+        # stripe and the gate row's count that then follows it.
+        with connection.transaction():
+            row = connection.execute(GATE_TAKE, {"scheme": scheme_id, "stripe": stripe}).fetchone()
+            if row is None:
+                return 0
+            if row[0]:
+                connection.execute(GATE_CLOSE_STRIPE, {"scheme": scheme_id})
+            return 1
 
     def client_gate() -> Request:
         seen_exhausted = False
@@ -115,18 +128,21 @@ def gate_rate(ctx: AppContext, scheme_id: uuid.UUID, requests: int, clients: int
         def request(connection: psycopg.Connection, r: int) -> int:
             nonlocal seen_exhausted
             home = r % STRIPES
-            where = {"scheme": scheme_id, "home": home, "stripes": STRIPES}
-            if not seen_exhausted and connection.execute(GATE_TAKE_NEAREST, where).rowcount:
+            if seen_exhausted:
+                gate = connection.execute(GATE_READ, {"scheme": scheme_id}).fetchone()
+                assert gate is not None
+                if gate[0] == 0 and gate[1] >= quota:
+                    return 0  # every stripe full: quota exhausted, answered by one read
+                seen_exhausted = False
+            if take(connection, home):
                 return 1
+            where = {"scheme": scheme_id, "home": home, "stripes": STRIPES}
             while True:
                 row = connection.execute(GATE_NEAREST_OPEN, where).fetchone()
                 if row is None:
                     seen_exhausted = True
-                    return 0  # every stripe full: quota exhausted, answered without a write
-                seen_exhausted = False
-                stripe = int(row[0])
-                took = connection.execute(GATE_TAKE, {"scheme": scheme_id, "stripe": stripe})
-                if took.rowcount == 1:
+                    return 0
+                if take(connection, int(row[0])):
                     return 1
                 # That stripe's last place went to another claim meanwhile: read again.
 

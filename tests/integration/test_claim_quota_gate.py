@@ -10,10 +10,10 @@ from builders import deposit, import_people, issue, make_scheme, person
 from skillvoucher.application import schemes
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
-from skillvoucher.domain.errors import QuotaExhausted
+from skillvoucher.domain.errors import InsufficientFunds, QuotaExhausted
 from skillvoucher.domain.quota_stripes import STRIPES
 from skillvoucher.persistence.repositories.dialect import plain_update
-from skillvoucher.persistence.tables import Scheme, SchemeQuotaStripe
+from skillvoucher.persistence.tables import Scheme, SchemeQuotaGate, SchemeQuotaStripe
 
 FACE = 150_000
 
@@ -63,6 +63,7 @@ def test_places_issued_before_the_stripes_existed_count_against_them(ctx: AppCon
     issue(ctx, scheme.code, people[0])
     issue(ctx, scheme.code, people[1])
     with ctx.unit_of_work() as uow:
+        uow.session.execute(sa.delete(SchemeQuotaGate))
         uow.session.execute(sa.delete(SchemeQuotaStripe))
         uow.commit()
 
@@ -96,8 +97,48 @@ def test_a_raised_quota_reopens_the_claims_and_a_lowered_one_is_held_by_the_coun
         uow.session.execute(
             plain_update(SchemeQuotaStripe).values(quota=SchemeQuotaStripe.quota + 1)
         )
+        uow.session.execute(
+            plain_update(SchemeQuotaGate).values(
+                open_stripes=STRIPES, quota=SchemeQuotaGate.quota + STRIPES
+            )
+        )
         uow.commit()
     with pytest.raises(QuotaExhausted):
         issue(ctx, scheme.code, people[4])
     assert schemes.get_scheme(ctx, scheme.code).issued_count == 4
+    assert ledger_problems(ctx) == []
+
+
+def gate(ctx: AppContext, code: str) -> tuple[int, int]:
+    """(open stripes, their shares added up) as the scheme's gate row counts them."""
+    with ctx.unit_of_work() as uow:
+        scheme = uow.schemes.by_code(code)
+        assert scheme is not None
+        found = uow.schemes.stripes.gate(scheme.id)
+    return found.open_stripes, found.quota
+
+
+def test_the_gate_row_counts_the_stripes_as_they_fill_reopen_and_roll_back(
+    ctx: AppContext,
+) -> None:
+    deposit(ctx)
+    # One place per stripe: every claim fills the stripe it takes. The budget covers only 33
+    # vouchers, so the claim after a raise takes a place and is then rolled back.
+    scheme = make_scheme(ctx, issuance="claim", quota=STRIPES, budget_fen=(STRIPES + 1) * FACE)
+    people = [person() for _ in range(STRIPES + 3)]
+    import_people(ctx, people)
+    for filled, holder in enumerate(people[:STRIPES], start=1):
+        issue(ctx, scheme.code, holder)
+        assert gate(ctx, scheme.code) == (STRIPES - filled, STRIPES)
+    with pytest.raises(QuotaExhausted):
+        issue(ctx, scheme.code, people[STRIPES])
+    assert gate(ctx, scheme.code) == (0, STRIPES)
+
+    set_quota(ctx, scheme.code, STRIPES + 2)  # two stripes get a second place
+    issue(ctx, scheme.code, people[STRIPES])
+    assert gate(ctx, scheme.code) == (1, STRIPES + 2)
+    with pytest.raises(InsufficientFunds):
+        issue(ctx, scheme.code, people[STRIPES + 1])  # took the last place, then rolled back
+    assert gate(ctx, scheme.code) == (1, STRIPES + 2)
+    assert sum(t for _, t in stripes(ctx)) == STRIPES + 1
     assert ledger_problems(ctx) == []

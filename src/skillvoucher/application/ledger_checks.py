@@ -7,7 +7,9 @@
    is exactly what sits in its committed, payable and paid buckets, plus what was released;
    and a closed voucher (settled, expired, revoked) holds nothing committed any more;
 5. the statistics tallies equal a recount of the vouchers and postings they count
-   (``tally_checks``).
+   (``tally_checks``);
+6. each first-come scheme's quota gate counts its stripes: the open ones and their shares
+   (not money, but checked with it: a wrong count would refuse claims while places are left).
 """
 
 from __future__ import annotations
@@ -42,4 +44,8 @@ def ledger_problems(ctx: AppContext) -> list[str]:
                 problems.append(f"fund {fund.region_code}: guard differs from ledger")
         problems += voucher_accounting(uow.session)
         problems += tally_problems(uow.session)
+        problems += [
+            f"scheme {scheme}: quota gate {gate} != stripes {counted}"
+            for scheme, (gate, counted) in uow.schemes.stripes.gates_at_odds().items()
+        ]
     return problems

@@ -19,8 +19,9 @@ from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 _seen_exhausted: set[uuid.UUID] = set()
 """Schemes this process last found with every stripe full. Only a hint of which statement to
-send first (the read, rather than an UPDATE that would find nothing): every answer still comes
-from the database, so a process that never saw it, or a raised quota, changes nothing."""
+send first (the gate row's count, rather than an UPDATE that would find nothing): every answer
+still comes from the database, so a process that never saw it, or a raised quota, changes
+nothing."""
 
 
 def take_place(uow: UnitOfWork, scheme: Scheme, person_id: uuid.UUID) -> bool:
@@ -30,14 +31,19 @@ def take_place(uow: UnitOfWork, scheme: Scheme, person_id: uuid.UUID) -> bool:
     ``scheme`` is the row as this claim read it: once its committed count has reached the
     quota the claim is refused with no statement at all (the count and the stripes commit
     together, and a raised quota shows in the same row). Otherwise, while places are left, a
-    claim costs one UPDATE of the open stripe nearest its home stripe; once the process knows
-    the stripes full, one read.
+    claim costs one UPDATE of its home stripe (two statements for the claim that fills it),
+    or a read and an UPDATE of the nearest open one; once the process knows the stripes full,
+    one read of the scheme's gate row.
     """
     if scheme.issued_count >= scheme.quota:
         return False
     stripes = uow.schemes.stripes
+    if scheme.id in _seen_exhausted:
+        if stripes.gate(scheme.id).closed(scheme.quota):
+            return False
+        _seen_exhausted.discard(scheme.id)
     home = home_stripe(person_id)
-    if scheme.id not in _seen_exhausted and stripes.take_nearest(scheme.id, home):
+    if stripes.take(scheme.id, home):
         return True
     laid_out = False
     while True:
@@ -48,13 +54,12 @@ def take_place(uow: UnitOfWork, scheme: Scheme, person_id: uuid.UUID) -> bool:
             # this is the scheme's first claim (no stripes yet), or its quota was raised. Only
             # the last two lay places out: laying out locks every stripe, which a rush must
             # not do at the very moment winners hold them.
-            if laid_out or stripes.total_quota(scheme.id) >= scheme.quota:
+            if laid_out or stripes.gate(scheme.id).quota >= scheme.quota:
                 _seen_exhausted.add(scheme.id)
                 return False
             stripes.lay_out(scheme.id, scheme.quota)
             laid_out = True
             continue
-        _seen_exhausted.discard(scheme.id)
         if stripes.take(scheme.id, nearest):
             return True
         # Another claim took that stripe's last place meanwhile: look again.

@@ -206,6 +206,19 @@ class SchemeQuotaStripe(Base):
     taken: Mapped[int]
 
 
+class SchemeQuotaGate(Base):
+    """How many of a scheme's stripes still have a place: moved only when a stripe fills (by
+    the claim that fills it, in its transaction) or when a raised quota reopens stripes. A
+    claim that finds it at 0 is refused after reading this one row, not every stripe."""
+
+    __tablename__ = "scheme_quota_gates"
+    __table_args__ = (sa.CheckConstraint("open_stripes >= 0", name="not_negative"),)
+
+    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"), primary_key=True)
+    open_stripes: Mapped[int] = mapped_column(sa.SmallInteger)
+    quota: Mapped[int]  # the stripes' shares added up: less than the scheme's once it is raised
+
+
 class Voucher(Base):
     __tablename__ = "vouchers"
     __table_args__ = (

@@ -1,19 +1,35 @@
 """The stripes of first-come quotas (``domain/quota_stripes.py``): read in one statement, a
-place taken by one conditional UPDATE of one stripe."""
+place taken by one conditional UPDATE of one stripe, and the scheme's gate row counting the
+stripes still open."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.quota_stripes import STRIPES, fill, split
-from skillvoucher.persistence.repositories.dialect import plain_update, rows_changed, upsert_insert
-from skillvoucher.persistence.tables import Scheme, SchemeQuotaStripe
+from skillvoucher.persistence.repositories.dialect import plain_update, upsert_insert
+from skillvoucher.persistence.tables import Scheme, SchemeQuotaGate, SchemeQuotaStripe
 
 Stripe = SchemeQuotaStripe
+Gate = SchemeQuotaGate
+
+
+@dataclass(frozen=True)
+class GateCount:
+    open_stripes: int
+    """Stripes with a place left."""
+    quota: int
+    """The stripes' shares added up: below the scheme's quota before its first claim lays the
+    stripes out, and after a raise until the next claim spreads it over them."""
+
+    def closed(self, scheme_quota: int) -> bool:
+        """No place left anywhere, and nothing of the scheme's quota left to lay out."""
+        return self.open_stripes == 0 and self.quota >= scheme_quota
 
 
 class QuotaStripes:
@@ -26,39 +42,74 @@ class QuotaStripes:
         found = self._session.scalar(_nearest_open(scheme_id, home))
         return None if found is None else int(found)
 
-    def total_quota(self, scheme_id: uuid.UUID) -> int:
-        """The stripes' shares added up: 0 before the scheme's first claim lays them out."""
-        total = self._session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Stripe.quota), 0)).where(
-                Stripe.scheme_id == scheme_id
-            )
-        )
-        return int(total or 0)
+    def gate(self, scheme_id: uuid.UUID) -> GateCount:
+        """The scheme's gate row: one row, read without a lock (nothing laid out: 0 and 0)."""
+        found = self._session.execute(
+            sa.select(Gate.open_stripes, Gate.quota).where(Gate.scheme_id == scheme_id)
+        ).first()
+        return GateCount(0, 0) if found is None else GateCount(*map(int, found))
 
-    def take_nearest(self, scheme_id: uuid.UUID, home: int) -> bool:
-        """One place from the open stripe nearest ``home``, in one statement: the stripe is
-        chosen from a snapshot, then its conditional UPDATE re-checks it as ``take`` does.
-        False when no stripe has a place, or when the one chosen was filled meanwhile."""
-        return self._take_from(scheme_id, _nearest_open(scheme_id, home).scalar_subquery())
+    def gates_at_odds(self) -> dict[uuid.UUID, tuple[GateCount, GateCount]]:
+        """Schemes whose gate row does not count their stripes: (gate row, stripes' count)."""
+        counted = {
+            row.scheme_id: GateCount(int(row.open_stripes), int(row.quota))
+            for row in self._session.execute(
+                sa.select(
+                    Stripe.scheme_id,
+                    sa.func.sum(sa.case((Stripe.taken < Stripe.quota, 1), else_=0)).label(
+                        "open_stripes"
+                    ),
+                    sa.func.sum(Stripe.quota).label("quota"),
+                ).group_by(Stripe.scheme_id)
+            )
+        }
+        gates = {
+            row.scheme_id: GateCount(row.open_stripes, row.quota)
+            for row in self._session.execute(
+                sa.select(Gate.scheme_id, Gate.open_stripes, Gate.quota)
+            )
+        }
+        nothing = GateCount(0, 0)
+        return {
+            scheme: (gates.get(scheme, nothing), counted.get(scheme, nothing))
+            for scheme in gates.keys() | counted.keys()
+            if gates.get(scheme) != counted.get(scheme)
+        }
 
     def take(self, scheme_id: uuid.UUID, stripe: int) -> bool:
         """One place from ``stripe`` if it has one left. Under concurrency PostgreSQL waits for
         the stripe's row lock and re-checks the condition on the latest version, so a stripe
-        is never overfilled; the lock is held until the claim's transaction ends."""
-        return self._take_from(scheme_id, stripe)
-
-    def _take_from(self, scheme_id: uuid.UUID, stripe: int | sa.ScalarSelect[int]) -> bool:
-        taken = plain_update(Stripe).where(
-            Stripe.scheme_id == scheme_id, Stripe.stripe == stripe, Stripe.taken < Stripe.quota
+        is never overfilled; the lock is held until the claim's transaction ends. The claim
+        that takes a stripe's last place closes it on the gate row, in the same transaction:
+        so the gate counts exactly the stripes open as of its last commit (a rolled-back claim
+        reopens both together)."""
+        taken = (
+            plain_update(Stripe)
+            .where(
+                Stripe.scheme_id == scheme_id, Stripe.stripe == stripe, Stripe.taken < Stripe.quota
+            )
+            .values(taken=Stripe.taken + 1)
+            .returning(Stripe.taken >= Stripe.quota)
         )
-        return rows_changed(self._session, taken.values(taken=Stripe.taken + 1)) == 1
+        filled = self._session.execute(taken).scalar()
+        if filled is None:
+            return False
+        if filled:
+            self._session.execute(
+                plain_update(Gate)
+                .where(Gate.scheme_id == scheme_id)
+                .values(open_stripes=Gate.open_stripes - 1)
+            )
+        return True
 
     def lay_out(self, scheme_id: uuid.UUID, quota: int) -> None:
         """Create the scheme's stripes (counting the places its counter already shows taken),
-        or spread a raised quota over them, so that their shares add up to ``quota``.
+        or spread a raised quota over them, so that their shares add up to ``quota``; the
+        gate row follows.
 
         Only to spread a raised quota does it lock the stripes (all, in stripe order, before
-        changing any); creating them takes no lock on existing rows.
+        changing any, then the gate row: the order a claim that fills a stripe locks them);
+        creating them takes no lock on existing rows.
         """
         issued = self._session.scalar(sa.select(Scheme.issued_count).where(Scheme.id == scheme_id))
         quotas = split(quota)
@@ -74,10 +125,20 @@ class QuotaStripes:
             .on_conflict_do_nothing(index_elements=["scheme_id", "stripe"])
         )
         self._session.execute(create)
-        if self.total_quota(scheme_id) >= quota:
+        gate = (
+            upsert_insert(self._session, Gate)
+            .values(
+                scheme_id=scheme_id,
+                open_stripes=sum(1 for q, t in zip(quotas, counts, strict=True) if t < q),
+                quota=quota,
+            )
+            .on_conflict_do_nothing(index_elements=["scheme_id"])
+        )
+        self._session.execute(gate)
+        if self.gate(scheme_id).quota >= quota:
             return  # laid out already, by this claim or a concurrent one: nothing to lock
         shares = self._session.execute(
-            sa.select(Stripe.stripe, Stripe.quota)
+            sa.select(Stripe.stripe, Stripe.quota, Stripe.taken)
             .where(Stripe.scheme_id == scheme_id)
             .order_by(Stripe.stripe)
             .with_for_update()
@@ -85,13 +146,26 @@ class QuotaStripes:
         missing = quota - sum(share.quota for share in shares)
         if missing <= 0:
             return
-        for share, extra in zip(shares, split(missing, len(shares)), strict=True):
-            if extra:
-                self._session.execute(
-                    plain_update(Stripe)
-                    .where(Stripe.scheme_id == scheme_id, Stripe.stripe == share.stripe)
-                    .values(quota=Stripe.quota + extra)
-                )
+        raised = [
+            (share.stripe, share.quota + extra, share.taken)
+            for share, extra in zip(shares, split(missing, len(shares)), strict=True)
+        ]
+        for stripe, share, _ in raised:
+            self._session.execute(
+                plain_update(Stripe)
+                .where(Stripe.scheme_id == scheme_id, Stripe.stripe == stripe)
+                .values(quota=share)
+            )
+        # Counted from the rows as locked: no claim is between filling a stripe and closing
+        # it on the gate, since it holds that stripe's lock until it commits.
+        self._session.execute(
+            plain_update(Gate)
+            .where(Gate.scheme_id == scheme_id)
+            .values(
+                open_stripes=sum(1 for _, share, taken in raised if taken < share),
+                quota=sum(share for _, share, _ in raised),
+            )
+        )
 
 
 def _nearest_open(scheme_id: uuid.UUID, home: int) -> sa.Select[Any]:
