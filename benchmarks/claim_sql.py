@@ -4,9 +4,9 @@
   n < Q`` per request, autocommit: the least a first-come quota on one row can cost.
 - The gate: skillvoucher's striped quota gate (``application/quota_gate.py``), as the SQL its
   repository sends (``persistence/repositories/quota_stripes.py``: ``take``, ``nearest_open``
-  and ``gate``), on a real scheme's stripes: while places are left, one conditional UPDATE of
-  the claim's home stripe, autocommit (the claim that fills a stripe also closes it on the
-  scheme's gate row, in one transaction with the UPDATE); a claim whose home stripe is full
+  and ``gate``), on a real scheme's stripes: while places are left, one statement, autocommit:
+  a conditional UPDATE of the claim's home stripe that also closes the stripe on the scheme's
+  gate row when it takes the last place (a WITH of two UPDATEs); a claim whose home stripe is full
   reads the nearest open stripe and takes a place there; once the client has found every
   stripe full, one read of the gate row refuses it. In the app a claim that read the scheme
   row with its count at the quota is refused before any of this: the losers here pay more
@@ -38,12 +38,12 @@ GATE_NEAREST_OPEN = (
     " ORDER BY (stripe - %(home)s + %(stripes)s) %% %(stripes)s LIMIT 1"
 )
 GATE_TAKE = (
-    "UPDATE scheme_quota_stripes SET taken = taken + 1"
+    "WITH took AS (UPDATE scheme_quota_stripes SET taken = taken + 1"
     " WHERE scheme_id = %(scheme)s AND stripe = %(stripe)s AND taken < quota"
-    " RETURNING taken >= quota"
-)
-GATE_CLOSE_STRIPE = (
-    "UPDATE scheme_quota_gates SET open_stripes = open_stripes - 1 WHERE scheme_id = %(scheme)s"
+    " RETURNING taken >= quota AS filled),"
+    " closed AS (UPDATE scheme_quota_gates SET open_stripes = open_stripes - 1"
+    " WHERE scheme_id = %(scheme)s AND (SELECT filled FROM took) RETURNING scheme_id)"
+    " SELECT filled FROM took"
 )
 GATE_READ = "SELECT open_stripes, quota FROM scheme_quota_gates WHERE scheme_id = %(scheme)s"
 
@@ -112,15 +112,10 @@ def gate_rate(
     full, it reads the gate row first instead of trying an UPDATE."""
 
     def take(connection: psycopg.Connection, stripe: int) -> int:
-        # The app's claim is one transaction; so is this, for the UPDATE that may fill the
-        # stripe and the gate row's count that then follows it.
-        with connection.transaction():
-            row = connection.execute(GATE_TAKE, {"scheme": scheme_id, "stripe": stripe}).fetchone()
-            if row is None:
-                return 0
-            if row[0]:
-                connection.execute(GATE_CLOSE_STRIPE, {"scheme": scheme_id})
-            return 1
+        # One statement, autocommit: the UPDATE that may fill the stripe and the gate row's
+        # count that then follows it commit together.
+        took = connection.execute(GATE_TAKE, {"scheme": scheme_id, "stripe": stripe})
+        return 0 if took.fetchone() is None else 1
 
     def client_gate() -> Request:
         seen_exhausted = False

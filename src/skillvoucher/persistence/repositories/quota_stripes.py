@@ -82,25 +82,29 @@ class QuotaStripes:
         is never overfilled; the lock is held until the claim's transaction ends. The claim
         that takes a stripe's last place closes it on the gate row, in the same transaction:
         so the gate counts exactly the stripes open as of its last commit (a rolled-back claim
-        reopens both together)."""
+        reopens both together). One statement on PostgreSQL; two on SQLite, which has no
+        UPDATE inside a WITH and serialises writers anyway."""
         taken = (
             plain_update(Stripe)
             .where(
                 Stripe.scheme_id == scheme_id, Stripe.stripe == stripe, Stripe.taken < Stripe.quota
             )
             .values(taken=Stripe.taken + 1)
-            .returning(Stripe.taken >= Stripe.quota)
+            .returning((Stripe.taken >= Stripe.quota).label("filled"))
         )
-        filled = self._session.execute(taken).scalar()
-        if filled is None:
-            return False
-        if filled:
-            self._session.execute(
-                plain_update(Gate)
-                .where(Gate.scheme_id == scheme_id)
-                .values(open_stripes=Gate.open_stripes - 1)
+        close = plain_update(Gate).where(Gate.scheme_id == scheme_id)
+        close = close.values(open_stripes=Gate.open_stripes - 1)
+        if self._session.get_bind().dialect.name == "postgresql":
+            took = taken.cte("took")
+            closed = close.where(sa.select(took.c.filled).scalar_subquery()).returning(
+                Gate.scheme_id
             )
-        return True
+            both = sa.select(took.c.filled).add_cte(closed.cte("closed"))
+            return self._session.execute(both).scalar() is not None
+        filled = self._session.execute(taken).scalar()
+        if filled:
+            self._session.execute(close)
+        return filled is not None
 
     def lay_out(self, scheme_id: uuid.UUID, quota: int) -> None:
         """Create the scheme's stripes (counting the places its counter already shows taken),
