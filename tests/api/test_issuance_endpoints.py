@@ -21,11 +21,11 @@ from builders import (
 )
 from principals import PASSWORD, bearer, staff_account, staff_headers, worker_headers
 from skillvoucher.application.context import AppContext
-from skillvoucher.application.issuance import PUSHED_ACTION
 from skillvoucher.application.sign_in import sign_in_staff
 from skillvoucher.demo.synthetic import SyntheticPerson
 from skillvoucher.domain.access import Role
 from skillvoucher.domain.people import TargetGroup
+from skillvoucher.domain.vouchers import PUSHED_ACTION
 from skillvoucher.persistence.tables import Scheme, Voucher
 
 PUSH = "TY-2026-PUSH"

@@ -41,7 +41,7 @@ from builders import (
     make_scheme,
     person,
 )
-from skillvoucher.application import issuance, lifecycle, settlement, settlement_batches, training
+from skillvoucher.application import issuance, settlement, settlement_batches, training
 from skillvoucher.application.audit_verify import verify_audit_chain
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
@@ -49,7 +49,7 @@ from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.ledger import Account, JournalKind
 from skillvoucher.domain.timekeeping import utc_now
-from skillvoucher.domain.vouchers import VoucherStatus
+from skillvoucher.domain.vouchers import EXPIRED_ACTION, PUSHED_ACTION, VoucherStatus
 from skillvoucher.persistence.tables import (
     AuditEvent,
     Institution,
@@ -236,7 +236,7 @@ def audited_issues(ctx: AppContext, scheme_id: uuid.UUID) -> Counter[str]:
         chunks = list(
             uow.session.scalars(
                 sa.select(AuditEvent).where(
-                    AuditEvent.action == issuance.PUSHED_ACTION,
+                    AuditEvent.action == PUSHED_ACTION,
                     AuditEvent.entity_id == str(scheme_id),
                 )
             )
@@ -268,7 +268,7 @@ def audited_expiries(ctx: AppContext) -> Counter[str]:
     named: Counter[str] = Counter()
     with ctx.unit_of_work() as uow:
         chunks = uow.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == lifecycle.EXPIRED_ACTION)
+            sa.select(AuditEvent).where(AuditEvent.action == EXPIRED_ACTION)
         )
         for chunk in list(chunks):
             first = uuid.UUID(chunk.payload["first_voucher"])

@@ -25,6 +25,7 @@ from skillvoucher.application.audit_verify import verify_audit_chain
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.domain.ledger import Account, JournalKind
+from skillvoucher.domain.vouchers import EXPIRED_ACTION
 from skillvoucher.persistence.tables import AuditEvent, Voucher
 
 CHUNK = 10
@@ -61,9 +62,7 @@ def test_expiry_chunks_release_and_name_every_due_voucher_once(
     assert audited_expiries(ctx) == Counter({str(v): 1 for v in faces})
     with ctx.unit_of_work() as uow:
         events = list(
-            uow.session.scalars(
-                sa.select(AuditEvent).where(AuditEvent.action == lifecycle.EXPIRED_ACTION)
-            )
+            uow.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == EXPIRED_ACTION))
         )
         available = {s.code: s.available_fen for s in uow.schemes.all()}
     # At least one event per chunk; a chunk across two schemes has one for each.

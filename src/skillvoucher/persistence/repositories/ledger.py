@@ -22,7 +22,7 @@ from skillvoucher.domain.errors import InsufficientFunds
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.ledger import MOVES, Account, JournalKind, Movement, Reversal
 from skillvoucher.domain.regions import province_code
-from skillvoucher.persistence.bulk_copy import NULL, copies, copy_lines
+from skillvoucher.persistence.bulk_copy import NULL, as_uuid, copies, copy_lines, text_id
 from skillvoucher.persistence.repositories.dialect import (
     bulk_insert,
     plain_update,
@@ -89,7 +89,7 @@ class LedgerRepository:
         self,
         region_code: str,
         scheme_id: uuid.UUID,
-        shares: Sequence[tuple[uuid.UUID, int]],
+        shares: Sequence[tuple[uuid.UUID | str, int]],
         at: datetime,
     ) -> None:
         """Commit the face values of vouchers issued together, as one journal: one posting
@@ -100,7 +100,7 @@ class LedgerRepository:
         release, settlement, claw-back and the per-voucher checks see no difference; the batch
         saves the scheme-side posting of every voucher but one. Raises InsufficientFunds when
         the scheme's budget cannot cover the total (the caller's transaction then rolls back).
-        COPY on PostgreSQL, one executemany on SQLite.
+        COPY on PostgreSQL, one executemany on SQLite. A voucher's id may be given as text.
         """
         if not shares:
             return
@@ -133,7 +133,7 @@ class LedgerRepository:
         kind: JournalKind,
         region_code: str,
         scheme_id: uuid.UUID,
-        shares: Sequence[tuple[uuid.UUID, int]],
+        shares: Sequence[tuple[uuid.UUID | str, int]],
         at: datetime,
     ) -> None:
         """One journal of ``kind`` between the scheme's available bucket (one posting, the
@@ -155,7 +155,14 @@ class LedgerRepository:
             ]
             rows += [
                 _batch_row(
-                    journal_id, kind, voucher_account, sign * fen, region, scheme_id, voucher, at
+                    journal_id,
+                    kind,
+                    voucher_account,
+                    sign * fen,
+                    region,
+                    scheme_id,
+                    as_uuid(voucher),
+                    at,
                 )
                 for voucher, fen in shares
             ]
@@ -164,14 +171,14 @@ class LedgerRepository:
         head = f"{journal_id}\t{kind.value}\t"
         tail = f"\t{region[0]}\t{region[1]}\t{scheme_id}\t{at.isoformat()}\t"
         into = f"{head}{voucher_account.value}\t"
-        lines = [f"{new_id()}\t{head}{scheme_account.value}\t{-sign * total}{tail}{NULL}\n"]
+        lines = [f"{text_id()}\t{head}{scheme_account.value}\t{-sign * total}{tail}{NULL}\n"]
         copy_lines(
             self._session,
             LedgerEntry.__tablename__,
             _BATCH_COLUMNS,
             itertools.chain(
                 lines,
-                (f"{new_id()}\t{into}{sign * fen}{tail}{voucher}\n" for voucher, fen in shares),
+                (f"{text_id()}\t{into}{sign * fen}{tail}{voucher}\n" for voucher, fen in shares),
             ),
         )
 

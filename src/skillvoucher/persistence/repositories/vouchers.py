@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
-from skillvoucher.persistence.bulk_copy import NULL, copies, copy_lines
+from skillvoucher.persistence.bulk_copy import NULL, as_uuid, copies, copy_lines
 from skillvoucher.persistence.repositories.dialect import (
     bulk_insert,
     plain_update,
@@ -36,8 +36,9 @@ class IssuedBatch:
     face_value_fen: int
     issued_at: datetime
     valid_until: datetime
-    holders: Sequence[tuple[uuid.UUID, uuid.UUID, str, str | None]]
-    """(voucher id, person id, the holder's household region, the qualifying target group)"""
+    holders: Sequence[tuple[uuid.UUID | str, uuid.UUID, str, str | None]]
+    """(voucher id, person id, the holder's household region, the qualifying target group);
+    the voucher's id may be given as text (``bulk_copy.text_id``)"""
 
 
 _BATCH_COLUMNS = (
@@ -109,6 +110,19 @@ class VoucherRepository:
             .execution_options(populate_existing=True)
         ).one()
         return row[0], row[1]
+
+    def holders_own_with_scheme(
+        self, voucher_id: uuid.UUID, person_id: uuid.UUID
+    ) -> tuple[Voucher, Scheme] | None:
+        """``fresh_with_scheme`` of a voucher only if ``person_id`` holds it, else None: a
+        holder acting on their own voucher, the holder's row locked already."""
+        row = self._session.execute(
+            sa.select(Voucher, Scheme)
+            .join(Scheme, Scheme.id == Voucher.scheme_id)
+            .where(Voucher.id == voucher_id, Voucher.person_id == person_id)
+            .execution_options(populate_existing=True)
+        ).first()
+        return None if row is None else (row[0], row[1])
 
     def find(self, scheme_id: uuid.UUID, person_id: uuid.UUID) -> Voucher | None:
         return self._session.scalars(
@@ -298,11 +312,11 @@ class VoucherRepository:
 
 
 def _batch_row(
-    batch: IssuedBatch, holder: tuple[uuid.UUID, uuid.UUID, str, str | None]
+    batch: IssuedBatch, holder: tuple[uuid.UUID | str, uuid.UUID, str, str | None]
 ) -> dict[str, Any]:
     voucher, person, region, group = holder
     return {
-        "id": voucher,
+        "id": as_uuid(voucher),
         "scheme_id": batch.scheme_id,
         "person_id": person,
         "holder_region": region,

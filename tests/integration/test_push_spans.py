@@ -1,0 +1,81 @@
+"""A push selects each chunk's eligible people once, in the transaction that writes them: the
+chunks draw their spans themselves, the push does not read the spans ahead of them.
+
+Counted by statement, so the figure does not depend on the machine's load: a read of people
+in id order with a LIMIT is what ``PeopleRepository.matching_chunk`` sends (the counts of
+``eligible_count`` have neither).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from test_issuance import FACE, PUSH_SCHEME
+
+from builders import CITY, OTHER_CITY, deposit, import_people, make_scheme, synthetic_people
+from skillvoucher.application import issuance
+from skillvoucher.application.context import AppContext
+from skillvoucher.application.ledger_checks import ledger_problems
+
+CHUNK = 20
+
+
+@contextmanager
+def chunk_reads(ctx: AppContext) -> Iterator[list[str]]:
+    """The statements that read a chunk of people, sent while the block runs."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        flat = " ".join(statement.split())
+        if "FROM people" in flat and "ORDER BY people.id" in flat and "LIMIT" in flat:
+            seen.append(flat)
+
+    sa.event.listen(ctx.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(ctx.engine, "before_cursor_execute", listen)
+
+
+def push_scheme(ctx: AppContext, quota: int) -> str:
+    """A push scheme over a registry of 300 mixed people, pushed in chunks of ``CHUNK``."""
+    ctx.settings = ctx.settings.model_copy(update={"chunk_size": CHUNK})
+    import_people(ctx, synthetic_people(300, seed=11, cities=[CITY, OTHER_CITY]))
+    deposit(ctx)
+    return make_scheme(ctx, **PUSH_SCHEME, quota=quota, budget_fen=quota * FACE).code
+
+
+def test_each_chunk_reads_its_people_once(ctx: AppContext) -> None:
+    pushed_scheme = push_scheme(ctx, quota=400)
+    eligible = issuance.eligible_count(ctx, pushed_scheme)
+    assert eligible > 2 * CHUNK  # several chunks, written two at a time on PostgreSQL
+
+    with chunk_reads(ctx) as reads:
+        pushed = issuance.push_issue(ctx, pushed_scheme)
+
+    assert pushed.issued == eligible
+    # One read per chunk, and one more that finds nobody left (the quota is not reached).
+    assert len(reads) == math.ceil(eligible / CHUNK) + 1
+    assert ledger_problems(ctx) == []
+
+    with chunk_reads(ctx) as again:
+        assert issuance.push_issue(ctx, pushed_scheme).issued == 0
+    assert len(again) == 1
+
+
+def test_a_push_cut_by_the_quota_reads_no_span_beyond_it(ctx: AppContext) -> None:
+    quota = CHUNK + CHUNK // 2
+    scheme = push_scheme(ctx, quota)
+    assert issuance.eligible_count(ctx, scheme) > quota
+
+    with chunk_reads(ctx) as reads:
+        pushed = issuance.push_issue(ctx, scheme)
+
+    assert pushed.issued == quota
+    assert pushed.quota_left == 0
+    assert len(reads) == 2  # a full chunk and a half one, nothing read past the quota
+    assert ledger_problems(ctx) == []
