@@ -35,6 +35,7 @@ from skillvoucher.domain.settlement import (
 from skillvoucher.domain.timekeeping import end_of_local_day
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence.repositories.settlement import SettlementCandidate
+from skillvoucher.persistence.repositories.training_sets import TrainingSets
 from skillvoucher.persistence.tables import SettlementBatch
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
@@ -216,11 +217,16 @@ def _close_finished(ctx: AppContext, uow: UnitOfWork, finished: list[SettlementC
     now = ctx.clock()
     uow.session.flush()
     remaining = uow.ledger.committed_by_voucher([c.voucher_id for c in finished])
+    # One conditional UPDATE for the lot (``TrainingSets.move_vouchers``), as a transition each.
+    settled = TrainingSets(uow.session).move_vouchers(
+        [c.voucher_id for c in finished],
+        VoucherStatus.COMPLETED,
+        VoucherStatus.SETTLED,
+        {"closed_at": now},
+    )
     releases = []
     for c in finished:
-        if not uow.vouchers.transition(
-            c.voucher_id, [VoucherStatus.COMPLETED], VoucherStatus.SETTLED, closed_at=now
-        ):
+        if c.voucher_id not in settled:
             continue
         left = remaining.get(c.voucher_id, 0)
         if left > 0:

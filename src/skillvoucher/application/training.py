@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from skillvoucher.application.attendance_refusals import AttendanceRefusal, record_refusal
 from skillvoucher.application.context import AppContext
@@ -25,7 +27,7 @@ from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.settlement import attendance_percent
 from skillvoucher.domain.vouchers import VoucherEvent, VoucherStatus, next_status
 from skillvoucher.persistence.repositories.attendance_checks import AttendanceChecks
-from skillvoucher.persistence.tables import Course, Enrolment
+from skillvoucher.persistence.tables import Course, Enrolment, Voucher
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 # Devices' clocks drift; an event a little in the future is a clock, not a forgery.
@@ -108,17 +110,13 @@ def record_attendance_within(
     Every refusal is raised before anything is written; an implausible event's refusal is
     appended to ``refusals`` for the caller to audit once its own transaction has ended."""
     now = ctx.clock()
-    voucher = uow.vouchers.get(voucher_id)
-    if voucher is None:
-        raise NotFound(f"voucher {voucher_id} is not known")
-    if voucher.status not in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
-        raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}, not in training")
-    enrolment = uow.vouchers.active_enrolment(voucher_id)
-    assert enrolment is not None  # an enrolled voucher has one, by construction
-    if enrolment_id is not None and enrolment.id != enrolment_id:
-        raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
-    if occurred_at < enrolment.enrolled_at:
-        raise InvalidInput("the attendance time is before the enrolment")
+    voucher, enrolment = attending(
+        voucher_id,
+        uow.vouchers.get(voucher_id),
+        uow.vouchers.active_enrolment,
+        enrolment_id,
+        occurred_at,
+    )
     course = uow.catalogue.course(enrolment.course_id)
     assert course is not None
     event = AttendanceFact(
@@ -137,7 +135,7 @@ def record_attendance_within(
     if device_id is not None:
         checks.lock_device(enrolment.institution_id, device_id)
     uow.people.lock(enrolment.person_id)
-    refused = _implausibility(checks, event, enrolment, course)
+    refused = judge_nearby(checks, event, enrolment, course)
     if refused is not None:
         refusals.append(AttendanceRefusal(refused.code, event, voucher.region_code))
         raise refused
@@ -174,10 +172,33 @@ def record_attendance_within(
     return AttendanceReceipt(recorded, total, attendance_percent(total, course.hours))
 
 
-def _implausibility(
+def attending(
+    voucher_id: uuid.UUID,
+    voucher: Voucher | None,
+    active_enrolment: Callable[[uuid.UUID], Enrolment | None],
+    enrolment_id: uuid.UUID | None,
+    occurred_at: datetime,
+) -> tuple[Voucher, Enrolment]:
+    """The voucher in training and its live enrolment that an event at ``occurred_at`` is for,
+    or why the event cannot be (``attendance_batches`` judges a chunk's events by this too)."""
+    if voucher is None:
+        raise NotFound(f"voucher {voucher_id} is not known")
+    if voucher.status not in (VoucherStatus.ENROLLED, VoucherStatus.IN_TRAINING):
+        raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}, not in training")
+    enrolment = active_enrolment(voucher_id)
+    assert enrolment is not None  # an enrolled voucher has one, by construction
+    if enrolment_id is not None and enrolment.id != enrolment_id:
+        raise IllegalTransition(f"enrolment {enrolment_id} is no longer the live one")
+    if occurred_at < enrolment.enrolled_at:
+        raise InvalidInput("the attendance time is before the enrolment")
+    return voucher, enrolment
+
+
+def judge_nearby(
     checks: AttendanceChecks, event: AttendanceFact, enrolment: Enrolment, course: Course
 ) -> ImplausibleAttendance | None:
-    """Why ``event`` cannot be true, judged against the recorded events near it."""
+    """Why ``event`` cannot be true, judged against the recorded events near it (read by
+    ``checks``: from the database, or from a chunk's events loaded at once)."""
     if checks.already_recorded(event.enrolment_id, event.source, event.occurred_at):
         return None  # a re-sent event changes nothing, so it cannot be impossible now
     at = event.occurred_at
@@ -213,45 +234,23 @@ def record_completion(
 
     A completed voucher without a certificate can receive one later by calling this again.
     """
-    if (certificate_no is None) != (certificate_level is None):
-        raise InvalidInput("give the certificate number and its level together")
-    if certificate_no is not None and not 4 <= len(certificate_no.strip()) <= 40:
-        raise InvalidInput("a certificate number has 4 to 40 characters")
+    check_certificate_shape(certificate_no, certificate_level)
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
         voucher = uow.vouchers.get(voucher_id)
-        if voucher is None:
-            raise NotFound(f"voucher {voucher_id} is not known")
-        if institution_id is not None and voucher.institution_id != institution_id:
-            # Looked up through an enrolment that was replaced meanwhile.
-            raise IllegalTransition(f"voucher {voucher_id} is no longer at that institution")
-        cert = (
-            {
-                "certificate_no": certificate_no.strip(),
-                "certificate_level": certificate_level,
-                "certified_at": now,
-            }
-            if certificate_no
-            else {}
+        step = completion_step(
+            voucher_id, voucher, institution_id, certificate_no, certificate_level, now
         )
-        if voucher.status is VoucherStatus.COMPLETED:
-            if not cert or voucher.certificate_no is not None:
-                raise IllegalTransition(f"voucher {voucher_id} is already completed")
-            uow.vouchers.transition(
-                voucher_id, [VoucherStatus.COMPLETED], VoucherStatus.COMPLETED, **cert
-            )
-            action = "voucher.certified"
-        else:
-            target = next_status(voucher.status, VoucherEvent.COMPLETE)
-            if not uow.vouchers.transition(
-                voucher_id, [VoucherStatus.IN_TRAINING], target, completed_at=now, **cert
-            ):
-                raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
-            action = "voucher.completed"
+        if (
+            not uow.vouchers.transition(voucher_id, [step.from_status], step.target, **step.values)
+            and step.action == COMPLETED_ACTION
+        ):
+            raise IllegalTransition(f"voucher {voucher_id} changed meanwhile; try again")
+        assert voucher is not None  # completion_step refused an unknown one
         uow.audit.record(
             at=now,
             actor=ctx.actor,
-            action=action,
+            action=step.action,
             entity_type="voucher",
             entity_id=voucher_id,
             region_code=voucher.region_code,
@@ -259,3 +258,62 @@ def record_completion(
         )
         uow.commit()
     return VoucherStatus.COMPLETED
+
+
+COMPLETED_ACTION = "voucher.completed"
+CERTIFIED_ACTION = "voucher.certified"
+
+
+def check_certificate_shape(certificate_no: str | None, level: SkillLevel | None) -> None:
+    """Refuse a certificate whose fields alone are wrong, before any database work."""
+    if (certificate_no is None) != (level is None):
+        raise InvalidInput("give the certificate number and its level together")
+    if certificate_no is not None and not 4 <= len(certificate_no.strip()) <= 40:
+        raise InvalidInput("a certificate number has 4 to 40 characters")
+
+
+@dataclass(frozen=True)
+class CompletionStep:
+    """How a completion moves its voucher: from which status to which, with what values,
+    under which audit action."""
+
+    from_status: VoucherStatus
+    target: VoucherStatus
+    values: dict[str, Any]
+    action: str
+
+
+def completion_step(
+    voucher_id: uuid.UUID,
+    voucher: Voucher | None,
+    institution_id: uuid.UUID | None,
+    certificate_no: str | None,
+    certificate_level: SkillLevel | None,
+    now: datetime,
+) -> CompletionStep:
+    """What completing ``voucher`` (with the certificate, if any) does, or why it cannot
+    (``completion_batches`` judges a chunk's completions by this too). A completed voucher
+    without a certificate can only receive one; the move from in training is conditional."""
+    if voucher is None:
+        raise NotFound(f"voucher {voucher_id} is not known")
+    if institution_id is not None and voucher.institution_id != institution_id:
+        # Looked up through an enrolment that was replaced meanwhile.
+        raise IllegalTransition(f"voucher {voucher_id} is no longer at that institution")
+    cert: dict[str, Any] = (
+        {
+            "certificate_no": certificate_no.strip(),
+            "certificate_level": certificate_level,
+            "certified_at": now,
+        }
+        if certificate_no
+        else {}
+    )
+    if voucher.status is VoucherStatus.COMPLETED:
+        if not cert or voucher.certificate_no is not None:
+            raise IllegalTransition(f"voucher {voucher_id} is already completed")
+        return CompletionStep(
+            VoucherStatus.COMPLETED, VoucherStatus.COMPLETED, cert, CERTIFIED_ACTION
+        )
+    target = next_status(voucher.status, VoucherEvent.COMPLETE)
+    values = {"completed_at": now, **cert}
+    return CompletionStep(VoucherStatus.IN_TRAINING, target, values, COMPLETED_ACTION)

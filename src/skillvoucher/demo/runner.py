@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from skillvoucher.application import (
     catalogue_import,
     enrolment,
+    enrolment_batches,
     funds,
     issuance,
     ledger_checks,
@@ -31,8 +32,12 @@ from skillvoucher.application import (
     training,
 )
 from skillvoucher.application.attendance_batches import AttendanceEvent, record_attendance_chunked
+from skillvoucher.application.completion_batches import (
+    CompletionRequest,
+    record_completions_chunked,
+)
 from skillvoucher.application.context import AppContext
-from skillvoucher.application.enrolment_batches import EnrolmentRequest, enrol_chunked
+from skillvoucher.application.enrolment_batches import EnrolmentRequest
 from skillvoucher.application.regions_import import load_builtin_regions
 from skillvoucher.application.scheme_files import parse_scheme_document
 from skillvoucher.demo.files import write_catalogue
@@ -48,6 +53,7 @@ from skillvoucher.domain.regions import RegionLevel, builtin_regions
 from skillvoucher.domain.settlement import BatchStatus, notice_until
 from skillvoucher.domain.vouchers import VoucherStatus
 from skillvoucher.persistence import migrate
+from skillvoucher.persistence.repositories.training_sets import TrainingSets
 
 Advance = Callable[[int], None]
 
@@ -55,6 +61,10 @@ Advance = Callable[[int], None]
 _LIVE_CHECK_INS = 100
 # Holders enrolled one by one at the institution's counter; the rest are enrolled by class.
 _LIVE_ENROLMENTS = 100
+# Consents forwarded, or completions reported, together (a progress step each).
+_PER_BATCH = 1000
+# Completions an institution reports together, one by one for the first holders (as a counter).
+_LIVE_COMPLETIONS = 100
 
 
 class Reporter(Protocol):
@@ -285,10 +295,11 @@ def _seats(ctx: AppContext) -> dict[str, list[_Seat]]:
 def _enrol_some(
     ctx: AppContext, reporter: Reporter, rng: Random, scale: Scale
 ) -> list[tuple[uuid.UUID, _Seat]]:
-    """Holders consent in their e-SSC app, one by one; institutions then enrol their classes,
-    a batch each (``enrolment_batches``), except the first holders, enrolled one by one as at
-    a counter. A holder whose course turns out unusable (full, wrong for the scheme) is
-    offered another, up to four times."""
+    """Holders consent in their e-SSC app; institutions then enrol their classes, a batch each
+    (``enrolment_batches``), except the first holders, who consent and are enrolled one by one
+    as at a counter (the others' consents reach the platform in batches). A holder whose
+    course turns out unusable (full, wrong for the scheme) is offered another, up to four
+    times."""
     with ctx.unit_of_work() as uow:
         issued = uow.vouchers.holders_by_status(VoucherStatus.ISSUED, limit=10**8)
     chosen = rng.sample(issued, round(len(issued) * scale.use_rate))
@@ -296,21 +307,28 @@ def _enrol_some(
     everywhere = [s for city in seats.values() for s in city]
     advance = reporter.stage("Holders consent", len(chosen))
     enrolled = []
-    waiting: list[tuple[uuid.UUID, str, str]] = []  # voucher, city, consent code
-    for n, (voucher_id, _scheme, city) in enumerate(chosen, start=1):
+    for n, (voucher_id, _scheme, city) in enumerate(chosen[:_LIVE_ENROLMENTS], start=1):
         consent = enrolment.grant_consent(ctx, voucher_id)
-        if n > _LIVE_ENROLMENTS:
-            waiting.append((voucher_id, city, consent.code))
-        else:
-            for _attempt in range(4):
-                seat = rng.choice(seats.get(city) or everywhere)
-                try:
-                    enrolment.enrol(ctx, voucher_id, seat.institution, seat.course, consent.code)
-                except CourseNotUsable:
-                    continue
-                enrolled.append((voucher_id, seat))
-                break
+        for _attempt in range(4):
+            seat = rng.choice(seats.get(city) or everywhere)
+            try:
+                enrolment.enrol(ctx, voucher_id, seat.institution, seat.course, consent.code)
+            except CourseNotUsable:
+                continue
+            enrolled.append((voucher_id, seat))
+            break
         advance(n)
+    waiting: list[tuple[uuid.UUID, str, str]] = []  # voucher, city, consent code
+    later = chosen[_LIVE_ENROLMENTS:]
+    # The others' consents reach the platform in batches, as the e-SSC app forwards them.
+    for start in range(0, len(later), _PER_BATCH):
+        batch = later[start : start + _PER_BATCH]
+        grants = enrolment_batches.grant_consents(ctx, [v for v, _, _ in batch])
+        for (voucher_id, _scheme, city), grant in zip(batch, grants, strict=True):
+            if isinstance(grant, DomainError):
+                raise grant
+            waiting.append((voucher_id, city, grant.code))
+        advance(_LIVE_ENROLMENTS + start + len(batch))
     advance = reporter.stage("Institutions enrol their classes", len(waiting))
     placed = 0
     for _attempt in range(4):
@@ -322,7 +340,7 @@ def _enrol_some(
         for institution in sorted(classes):
             members = classes[institution]
             requests = [EnrolmentRequest(v, seat.course, code) for v, _, code, seat in members]
-            outcomes = enrol_chunked(ctx, institution, requests)
+            outcomes = enrolment_batches.enrol_chunked(ctx, institution, requests)
             for (voucher_id, city, code, seat), outcome in zip(members, outcomes, strict=True):
                 if isinstance(outcome, CourseNotUsable):
                     waiting.append((voucher_id, city, code))
@@ -354,15 +372,18 @@ def _attend(
     advance = reporter.stage("Attendance (face, card, QR, online)", len(enrolled))
     clock.move_to(_cst(year, 6, 16))
     sources = (AttendanceSource.FACE, AttendanceSource.CARD, AttendanceSource.QR)
+    holders: dict[uuid.UUID, uuid.UUID] = {}
     with ctx.unit_of_work() as uow:
-        vouchers = [uow.vouchers.get(voucher_id) for voucher_id, _seat in enrolled]
+        for start in range(0, len(enrolled), 5000):
+            part = enrolled[start : start + 5000]
+            holders.update(TrainingSets(uow.session).holders(v for v, _ in part))
     courses_of: dict[uuid.UUID, int] = defaultdict(int)
     in_queue: dict[str, int] = defaultdict(int)
     by_institution: dict[str, list[AttendanceEvent]] = defaultdict(list)
-    for n, ((voucher_id, seat), voucher) in enumerate(zip(enrolled, vouchers, strict=True), 1):
-        assert voucher is not None
-        weekday = courses_of[voucher.person_id] % 7
-        courses_of[voucher.person_id] += 1
+    for n, (voucher_id, seat) in enumerate(enrolled, 1):
+        holder = holders[voucher_id]
+        weekday = courses_of[holder] % 7
+        courses_of[holder] += 1
         place = in_queue[seat.institution]
         in_queue[seat.institution] += 1
         diligence = rng.choice((0.5, 0.9, 1.0, 1.0, 1.1))
@@ -390,22 +411,39 @@ def _attend(
 def _complete(
     ctx: AppContext, reporter: Reporter, rng: Random, enrolled: list[tuple[uuid.UUID, _Seat]]
 ) -> dict[str, int]:
+    """Most holders complete, most of them with a certificate, a few leave (revoked). The
+    first holders' completions are recorded one by one as at a counter; the rest are reported
+    together (``completion_batches``, a transaction per chunk)."""
     advance = reporter.stage("Completions and skill certificates", len(enrolled))
     completed = certified = revoked = 0
+    reported: list[tuple[int, CompletionRequest]] = []  # with the holder's place
     for n, (voucher_id, seat) in enumerate(enrolled, start=1):
         roll = rng.random()
         if roll < 0.02:
             lifecycle.revoke_voucher(ctx, voucher_id, "holder left the course")
             revoked += 1
         elif roll < 0.85:
+            request = CompletionRequest(voucher_id)
             if rng.random() < 0.8:
                 number = f"{seat.institution[2:8]}{n:010d}"
-                training.record_completion(ctx, voucher_id, number, seat.level)
+                request = CompletionRequest(voucher_id, number, seat.level)
                 certified += 1
+            if n <= _LIVE_COMPLETIONS:
+                training.record_completion(
+                    ctx, voucher_id, request.certificate_no, request.certificate_level
+                )
             else:
-                training.record_completion(ctx, voucher_id)
+                reported.append((n, request))
             completed += 1
-        advance(n)
+        if n <= _LIVE_COMPLETIONS:
+            advance(n)
+    for start in range(0, len(reported), _PER_BATCH):
+        batch = reported[start : start + _PER_BATCH]
+        for outcome in record_completions_chunked(ctx, [r for _, r in batch]):
+            if isinstance(outcome, DomainError):
+                raise outcome
+        advance(batch[-1][0])
+    advance(len(enrolled))
     return {"completed": completed, "certified": certified, "revoked": revoked}
 
 

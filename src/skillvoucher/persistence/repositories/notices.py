@@ -54,11 +54,14 @@ class NoticeRepository:
         if voucher_events:
             self._session.flush()
             holders = self._holders({uuid.UUID(e["entity_id"]) for e in voucher_events})
+            milestones = self._milestones(
+                [e for e in voucher_events if e["action"] == ATTENDED_ACTION]
+            )
             for event in voucher_events:
                 voucher_id = uuid.UUID(event["entity_id"])
                 if voucher_id not in holders:
                     continue
-                kind = VOUCHER_ACTIONS.get(event["action"]) or self._milestone(event, voucher_id)
+                kind = VOUCHER_ACTIONS.get(event["action"]) or milestones.get(id(event))
                 if kind is not None:
                     rows.append(_row(holders[voucher_id], voucher_id, kind, event))
         for event in events:
@@ -89,24 +92,44 @@ class NoticeRepository:
             found.update({v: (p, r) for v, p, r in self._session.execute(stmt)})
         return found
 
-    def _milestone(self, event: dict[str, Any], voucher_id: uuid.UUID) -> NoticeKind | None:
-        """First attendance, or the scheme's minimum reached, by this check-in."""
-        stmt = (
-            sa.select(Enrolment.attended_minutes, Course.hours, Scheme.rules)
-            .join(Course, Course.id == Enrolment.course_id)
-            .join(Voucher, Voucher.id == Enrolment.voucher_id)
-            .join(Scheme, Scheme.id == Voucher.scheme_id)
-            .where(Enrolment.voucher_id == voucher_id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        )
-        found = self._session.execute(stmt).first()
-        if found is None:
-            return None
-        after, hours, rules = found
-        minimum = (rules.get("settlement") or {}).get(
-            "min_attendance_percent", DEFAULT_MIN_ATTENDANCE_PERCENT
-        )
-        minutes = int(event["payload"].get("minutes", 0))
-        return attendance_milestone(int(after) - minutes, int(after), int(hours), int(minimum))
+    def _milestones(self, events: Sequence[dict[str, Any]]) -> dict[int, NoticeKind]:
+        """First attendance, or the scheme's minimum reached, by each of these check-ins (in
+        the order they were recorded), by ``id`` of the event. Read for all of them at once;
+        a voucher's minutes before each of its check-ins are those after it less its own, so
+        several check-ins of one enrolment in one transaction are told apart as if each had
+        been recorded alone."""
+        ids = sorted({uuid.UUID(e["entity_id"]) for e in events})
+        found: dict[uuid.UUID, tuple[int, int, int]] = {}
+        for start in range(0, len(ids), 500):
+            stmt = (
+                sa.select(
+                    Enrolment.voucher_id, Enrolment.attended_minutes, Course.hours, Scheme.rules
+                )
+                .join(Course, Course.id == Enrolment.course_id)
+                .join(Voucher, Voucher.id == Enrolment.voucher_id)
+                .join(Scheme, Scheme.id == Voucher.scheme_id)
+                .where(
+                    Enrolment.voucher_id.in_(ids[start : start + 500]),
+                    Enrolment.status == EnrolmentStatus.ACTIVE,
+                )
+            )
+            for voucher_id, after, hours, rules in self._session.execute(stmt):
+                minimum = (rules.get("settlement") or {}).get(
+                    "min_attendance_percent", DEFAULT_MIN_ATTENDANCE_PERCENT
+                )
+                found.setdefault(voucher_id, (int(after), int(hours), int(minimum)))
+        milestones: dict[int, NoticeKind] = {}
+        for event in reversed(events):
+            voucher_id = uuid.UUID(event["entity_id"])
+            if voucher_id not in found:
+                continue
+            after, hours, minimum = found[voucher_id]
+            minutes = int(event["payload"].get("minutes", 0))
+            kind = attendance_milestone(after - minutes, after, hours, minimum)
+            if kind is not None:
+                milestones[id(event)] = kind
+            found[voucher_id] = (after - minutes, hours, minimum)
+        return milestones
 
     def _holders_in_batch(self, batch_id: uuid.UUID) -> list[tuple[uuid.UUID, uuid.UUID, str, int]]:
         stmt = (
