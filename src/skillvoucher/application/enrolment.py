@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from skillvoucher.application.context import AppContext
+from skillvoucher.application.enrolment_rules import (
+    CONSENT_INVALID,
+    ONCE_PER_OCCUPATION,
+    consent_digest,
+    course_facts,
+    course_full,
+    course_refusal,
+    new_consent_code,
+)
 from skillvoucher.application.scheme_files import rules_of
-from skillvoucher.domain.catalogue import ApprovalStatus, CourseApproval
 from skillvoucher.domain.errors import (
     AlreadyEnrolled,
     ConsentInvalid,
@@ -20,8 +27,7 @@ from skillvoucher.domain.errors import (
     VoucherNotUsable,
 )
 from skillvoucher.domain.ids import new_id
-from skillvoucher.domain.schemes import CourseFacts, course_unusable_reasons, redeemable_fen
-from skillvoucher.domain.timekeeping import local_date
+from skillvoucher.domain.schemes import redeemable_fen
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherEvent, VoucherStatus, next_status
 from skillvoucher.persistence.tables import Course, Enrolment, Institution, Person, Scheme, Voucher
 from skillvoucher.persistence.unit_of_work import UnitOfWork
@@ -56,22 +62,13 @@ def grant_consent(ctx: AppContext, voucher_id: uuid.UUID) -> ConsentGrant:
     Only its keyed digest is stored, so a copy of the database does not reveal live codes.
     """
     now = ctx.clock()
-    code = f"{secrets.randbelow(1_000_000):06d}"
     expires_at = now + timedelta(minutes=ctx.settings.consent_code_minutes)
     with ctx.unit_of_work() as uow:
         voucher = _voucher(uow, voucher_id)
         if voucher.status is not VoucherStatus.ISSUED:
             raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}")
-        uow.vouchers.add_consent_code(
-            {
-                "id": new_id(),
-                "voucher_id": voucher_id,
-                "code_digest": ctx.digest(f"{voucher_id}:{code}"),
-                "created_at": now,
-                "expires_at": expires_at,
-                "used_at": None,
-            }
-        )
+        code, row = new_consent_code(ctx, voucher_id, now, expires_at)
+        uow.vouchers.add_consent_code(row)
         uow.audit.record(
             at=now,
             actor=ctx.actor,  # the holder, signed in (or the operator at the CLI)
@@ -170,29 +167,14 @@ def enrol_locked(
     voucher_id = voucher.id
     check_enrollable(voucher, now)
     rules = rules_of(scheme.rules)
-    facts = CourseFacts(
-        occupation_code=course.occupation_code,
-        skill_level=course.skill_level,
-        mode=course.mode,
-        institution_credit_code=institution.credit_code,
-        institution_region=institution.region_code,
-        institution_approved=institution.approval_status is ApprovalStatus.APPROVED,
-        price_fen=course.price_fen,
-        course_approved=course.approval_status is CourseApproval.APPROVED,
-    )
-    reasons = course_unusable_reasons(rules, facts)
-    if course.end_date < local_date(now):
-        reasons.append(f"the course ended on {course.end_date}")
-    if reasons:
-        raise CourseNotUsable(
-            f"course {course.course_code} cannot take this voucher: {'; '.join(reasons)}"
-        )
+    facts = course_facts(course, institution)
+    refusal = course_refusal(rules, facts, course, now)
+    if refusal is not None:
+        raise refusal
     if rules.eligibility.once_per_occupation_level and uow.vouchers.has_trained_in(
         voucher.person_id, course.occupation_code, course.skill_level, other_than=voucher_id
     ):
-        raise CourseNotUsable(
-            "the holder already used a voucher for this occupation and skill level"
-        )
+        raise CourseNotUsable(ONCE_PER_OCCUPATION)
     target = next_status(voucher.status, VoucherEvent.ENROL)
     paid_by_voucher = redeemable_fen(rules, facts)
     if not uow.vouchers.transition(
@@ -206,13 +188,13 @@ def enrol_locked(
     ):
         raise AlreadyEnrolled(f"voucher {voucher_id} was enrolled by someone else just now")
     if not uow.vouchers.use_consent_code(
-        voucher_id, ctx.digest(f"{voucher_id}:{consent_code.strip()}"), now
+        voucher_id, consent_digest(ctx, voucher_id, consent_code), now
     ):
-        raise ConsentInvalid("the consent code is wrong, expired or already used")
+        raise ConsentInvalid(CONSENT_INVALID)
     if not uow.catalogue.take_seat(course.id):
         # The seat is taken only while the course is approved: a refusal committed since
         # the check above lands here too.
-        raise CourseNotUsable(f"course {course.course_code} is full or was just refused")
+        raise course_full(course)
     enrolment = Enrolment(
         id=new_id(),
         voucher_id=voucher_id,

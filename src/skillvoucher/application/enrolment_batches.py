@@ -17,7 +17,6 @@ already enrolled, and its consent code, spent then, is not spent again."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from skillvoucher.application.enrolment_rules import (
     course_facts,
     course_full,
     course_refusal,
+    new_consent_code,
 )
 from skillvoucher.application.retries import retry_chunk
 from skillvoucher.application.scheme_files import rules_of
@@ -300,17 +300,8 @@ def _grant_chunk(ctx: AppContext, voucher_ids: Sequence[uuid.UUID]) -> list[Cons
             if voucher.status is not VoucherStatus.ISSUED:
                 outcomes.append(VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}"))
                 continue
-            code = f"{secrets.randbelow(1_000_000):06d}"
-            rows.append(
-                {
-                    "id": new_id(),
-                    "voucher_id": voucher_id,
-                    "code_digest": consent_digest(ctx, voucher_id, code),
-                    "created_at": now,
-                    "expires_at": expires_at,
-                    "used_at": None,
-                }
-            )
+            code, row = new_consent_code(ctx, voucher_id, now, expires_at)
+            rows.append(row)
             audit.append(
                 {
                     "occurred_at": now,

@@ -1,18 +1,19 @@
-"""What ``enrolment.enrol_locked`` decides about a course, factored out so that a chunk of
-enrolments (``enrolment_batches``) decides it with the same code: the course's facts as the
-scheme's rules see them, why it cannot take a voucher now, and the consent code's digest.
-
-``enrol_locked`` still spells these inline (another change owns that module); it can call
-these instead, line for line."""
+"""What an enrolment decides about a course, shared by one enrolment (``enrolment.enrol_locked``)
+and a chunk of them (``enrolment_batches``) so that both decide it with the same code: the
+course's facts as the scheme's rules see them, why it cannot take a voucher now, and the
+consent code's digest."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
+from typing import Any
 
 from skillvoucher.application.context import AppContext
 from skillvoucher.domain.catalogue import ApprovalStatus, CourseApproval
 from skillvoucher.domain.errors import CourseNotUsable
+from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.schemes import CourseFacts, SchemeRules, course_unusable_reasons
 from skillvoucher.domain.timekeeping import local_date
 from skillvoucher.persistence.tables import Course, Institution
@@ -52,6 +53,22 @@ CONSENT_INVALID = "the consent code is wrong, expired or already used"
 def consent_digest(ctx: AppContext, voucher_id: uuid.UUID, code: str) -> str:
     """The keyed digest a consent code is stored and checked by (never the code itself)."""
     return ctx.digest(f"{voucher_id}:{code.strip()}")
+
+
+def new_consent_code(
+    ctx: AppContext, voucher_id: uuid.UUID, now: datetime, expires_at: datetime
+) -> tuple[str, dict[str, Any]]:
+    """A fresh six-digit consent code and the row that stores only its digest."""
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    row = {
+        "id": new_id(),
+        "voucher_id": voucher_id,
+        "code_digest": consent_digest(ctx, voucher_id, code),
+        "created_at": now,
+        "expires_at": expires_at,
+        "used_at": None,
+    }
+    return code, row
 
 
 def course_full(course: Course) -> CourseNotUsable:
