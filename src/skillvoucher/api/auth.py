@@ -71,7 +71,13 @@ def _require_csrf(request: Request, resolved: ResolvedSession) -> None:
         raise AccessDenied(f"the {CSRF_HEADER} header is missing or wrong")
 
 
-def signed_in(principal: Annotated[Principal | None, Depends(_principal)]) -> Principal:
+# The dependencies below only look at what ``_principal`` found: they are async, so that FastAPI
+# runs them on the event loop instead of handing each to a worker thread (a thread hop per
+# dependency per request, and the GIL handed over each time). ``_principal`` reads the database
+# and stays a plain function, run in a worker thread.
+
+
+async def signed_in(principal: Annotated[Principal | None, Depends(_principal)]) -> Principal:
     if principal is None:
         raise NotAuthenticated("sign in, or send a bearer token or API key")
     return principal
@@ -88,7 +94,7 @@ class PermissionCheck:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, principal: SignedIn) -> Principal:
+    async def __call__(self, principal: SignedIn) -> Principal:
         principal.require(self.permission)
         return principal
 
@@ -97,7 +103,7 @@ def Allowed(permission: Permission) -> Any:  # capitalised: it reads as a type i
     return Depends(PermissionCheck(permission))
 
 
-def acting_context(ctx: Context, principal: SignedIn) -> AppContext:
+async def acting_context(ctx: Context, principal: SignedIn) -> AppContext:
     """The application context with the principal named as the actor in the audit trail."""
     return ctx.acting_as(principal.label)
 

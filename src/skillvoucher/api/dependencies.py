@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from skillvoucher.application.context import AppContext
 
 
-def app_context(request: Request) -> AppContext:
+async def app_context(request: Request) -> AppContext:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hop (and a GIL
+    # hand-over) per request for an attribute read.
     context: AppContext = request.app.state.context
     return context
 

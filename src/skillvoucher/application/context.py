@@ -99,6 +99,11 @@ class AppContext:
         for loaded in ("_digest_key", "_audit_key", "_rate_limiter", "_read_sessions"):
             if loaded in self.__dict__:
                 copy.__dict__[loaded] = self.__dict__[loaded]
+        # Keys not loaded yet are loaded by this context, once, when the copy first needs them:
+        # the server makes a copy per request, which would otherwise read them from disk each
+        # time.
+        copy.__dict__["audit_chain_key"] = self.audit_chain_key
+        copy.__dict__["digest"] = self.digest
         return copy
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from skillvoucher.domain.errors import IllegalTransition, InvalidInput, NotFound
 from skillvoucher.domain.settlement import attendance_percent
 from skillvoucher.domain.vouchers import EnrolmentStatus, VoucherStatus
 from skillvoucher.persistence.repositories.enrolment_access import EnrolmentAccess, EnrolmentRecord
-from skillvoucher.persistence.tables import Voucher
+from skillvoucher.persistence.tables import Person, Scheme, Voucher
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,14 @@ def _course_scope(principal: Principal) -> Scope:
     return Scope() if principal.scope.person_id is not None else principal.scope
 
 
+def _own_vouchers_only(principal: Principal) -> uuid.UUID | None:
+    """The holder whose vouchers are all that ``principal`` may see (a worker), or None."""
+    person_id = principal.scope.person_id
+    if person_id is None or principal.scope != Scope(person_id=person_id):
+        return None
+    return person_id
+
+
 def enrol_as(
     ctx: AppContext,
     principal: Principal,
@@ -139,7 +147,20 @@ def enrol_as(
 
         # What the caller may know is checked first: an institution its own courses (it may not
         # learn whether another's voucher exists), a worker their own vouchers.
-        voucher = None if own_institution else visible_voucher()
+        holder_id = _own_vouchers_only(principal)
+        locked: tuple[Person, Scheme] | None = None
+        if holder_id is not None:
+            # A holder enrols their own voucher: their row is locked first (as ``lock_holder``
+            # does), then the voucher is read under the lock, with its scheme, only if it is
+            # theirs. One read where there were two (a scoped one, then a fresh one).
+            holder_row = uow.people.lock(holder_id)
+            own = uow.vouchers.holders_own_with_scheme(voucher_id, holder_id)
+            if holder_row is None or own is None:
+                raise NotFound(f"voucher {voucher_id} is not known")
+            voucher: Voucher | None = own[0]
+            locked = (holder_row, own[1])
+        else:
+            voucher = None if own_institution else visible_voucher()
         found = access.course(
             _course_scope(principal),
             course_id=choice.course_id,
@@ -155,7 +176,7 @@ def enrol_as(
         # Counted once the caller may see the voucher and course: a consent code is what is
         # guessed.
         ctx.rate_limiter.check(CONSENT_TRIES_PER_VOUCHER, str(voucher_id))
-        holder, scheme = lock_holder(uow, voucher)
+        holder, scheme = locked or lock_holder(uow, voucher)
         enrolled = enrol_locked(ctx, uow, voucher, scheme, course, institution, consent_code, now)
         uow.commit()
     record = EnrolmentRecord(enrolled.enrolment, course, institution, holder, voucher)

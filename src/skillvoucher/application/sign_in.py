@@ -69,17 +69,35 @@ def token_digest(token: str) -> str:
 
 
 def staff_principal(account: StaffAccount) -> Principal:
+    return _staff_principal(
+        account.id,
+        account.username,
+        account.role,
+        account.region_code,
+        account.institution_id,
+        account.employer_credit_code,
+    )
+
+
+def _staff_principal(
+    account_id: uuid.UUID,
+    username: str,
+    role: Role,
+    region_code: str | None,
+    institution_id: uuid.UUID | None,
+    employer_credit_code: str | None,
+) -> Principal:
     return Principal(
         kind=PrincipalKind.STAFF,
-        subject_id=account.id,
-        role=account.role,
-        permissions=permissions_for(account.role),
+        subject_id=account_id,
+        role=role,
+        permissions=permissions_for(role),
         scope=Scope.of_region(
-            account.region_code,
-            institution_id=account.institution_id,
-            employer_credit_code=account.employer_credit_code,
+            region_code,
+            institution_id=institution_id,
+            employer_credit_code=employer_credit_code,
         ),
-        label=f"staff:{account.username}",
+        label=f"staff:{username}",
     )
 
 
@@ -245,21 +263,30 @@ class ResolvedSession:
 
 
 def resolve_session(ctx: AppContext, token: str) -> ResolvedSession:
-    """The principal behind a live session token, or NotAuthenticated."""
+    """The principal behind a live session token, or NotAuthenticated.
+
+    Every signed-in request runs this: the session and its staff account are read in one
+    statement."""
     with ctx.unit_of_work() as uow:
-        row = uow.accounts.live_session(token_digest(token), ctx.clock())
-        if row is None:
-            raise NotAuthenticated("the session has expired or was signed out")
-        if row.account_id is not None:
-            account = uow.accounts.account(row.account_id)
-            if account is None or account.disabled_at is not None:
-                raise NotAuthenticated("the account is disabled")
-            principal = staff_principal(account)
-        elif row.person_id is not None:
-            principal = worker_principal(row.person_id)
-        else:  # the schema allows it; no code path writes it
-            raise NotAuthenticated("the session names nobody")
-        return ResolvedSession(row.id, principal, row.csrf_digest)
+        row = uow.accounts.live_session_with_account(token_digest(token), ctx.clock())
+    if row is None:
+        raise NotAuthenticated("the session has expired or was signed out")
+    if row.account_id is not None:
+        if row.disabled_at is not None:
+            raise NotAuthenticated("the account is disabled")
+        principal = _staff_principal(
+            row.account_id,
+            row.username,
+            row.role,
+            row.region_code,
+            row.institution_id,
+            row.employer_credit_code,
+        )
+    elif row.person_id is not None:
+        principal = worker_principal(row.person_id)
+    else:  # the schema allows it; no code path writes it
+        raise NotAuthenticated("the session names nobody")
+    return ResolvedSession(row.id, principal, row.csrf_digest)
 
 
 def csrf_matches(resolved: ResolvedSession, csrf_token: str | None) -> bool:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from skillvoucher.api.essc import relying_party, simulator
 from skillvoucher.api.essc.http_library import authlib_http
@@ -40,6 +41,48 @@ class SimulatorRefused(DomainError):
 
 class EsscNotConfigured(DomainError):
     code = "essc_not_configured"
+
+
+class FlowSessionMiddleware:
+    """Starlette's cookie session, only on the e-SSC sign-in paths (where Authlib keeps the
+    flow's state and nonce in it): every other request would parse cookies and wrap its answer
+    for a session it never uses."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        path: str,
+        secret_key: str,
+        session_cookie: str,
+        max_age: int,
+        same_site: Literal["lax", "strict", "none"],
+        https_only: bool,
+    ) -> None:
+        self.app = app
+        self.path = path  # the cookie's path too: the sign-in routes' prefix
+        self.sessions = SessionMiddleware(
+            app,
+            secret_key=secret_key,
+            session_cookie=session_cookie,
+            max_age=max_age,
+            path=path,
+            same_site=same_site,
+            https_only=https_only,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _route_path(scope).startswith(self.path):
+            await self.sessions(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path as the routes see it: without the prefix a proxy may mount the app under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 @dataclass(frozen=True)
@@ -73,7 +116,7 @@ def install_essc(app: FastAPI, settings: Settings) -> None:
     # Only the e-SSC routes see this cookie, and it lives as long as one sign-in round trip.
     # SameSite=Lax still sends it on the top-level redirect back from the e-SSC.
     app.add_middleware(
-        SessionMiddleware,
+        FlowSessionMiddleware,
         secret_key=secret,
         session_cookie=FLOW_COOKIE,
         max_age=FLOW_SECONDS,

@@ -9,10 +9,23 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from skillvoucher.domain.access import Scope
+from skillvoucher.domain.access import Role, Scope
 from skillvoucher.persistence.repositories.dialect import plain_update, rows_changed
 from skillvoucher.persistence.scoping import within_scope
 from skillvoucher.persistence.tables import ApiKey, SignInSession, StaffAccount
+
+SessionRow = sa.Row[
+    uuid.UUID,  # the session's id
+    str,  # its CSRF token's digest
+    uuid.UUID | None,  # account_id
+    uuid.UUID | None,  # person_id
+    str,  # the account's username, role, region, institution, employer and disabled_at:
+    Role,  # None for a worker's session (the outer join finds no account)
+    str | None,
+    uuid.UUID | None,
+    str | None,
+    datetime | None,
+]
 
 
 class AccountRepository:
@@ -62,6 +75,13 @@ class AccountRepository:
             SignInSession.expires_at > now,
         )
         return self._session.scalar(stmt)
+
+    def live_session_with_account(self, token_digest: str, now: datetime) -> SessionRow | None:
+        """A live session with what a principal is made of: its staff account's columns (all
+        None for a worker's session). One statement, built once: every request runs it."""
+        return self._session.execute(
+            _LIVE_SESSION_WITH_ACCOUNT, {"token_digest": token_digest, "now": now}
+        ).first()
 
     def revoke_session(self, session_id: uuid.UUID, now: datetime) -> bool:
         stmt = (
@@ -129,3 +149,25 @@ class AccountRepository:
             sa.or_(SignInSession.expires_at < moment, SignInSession.revoked_at < moment)
         )
         return rows_changed(self._session, stmt)
+
+
+_LIVE_SESSION_WITH_ACCOUNT = (
+    sa.select(
+        SignInSession.id,
+        SignInSession.csrf_digest,
+        SignInSession.account_id,
+        SignInSession.person_id,
+        StaffAccount.username,
+        StaffAccount.role,
+        StaffAccount.region_code,
+        StaffAccount.institution_id,
+        StaffAccount.employer_credit_code,
+        StaffAccount.disabled_at,
+    )
+    .outerjoin(StaffAccount, StaffAccount.id == SignInSession.account_id)
+    .where(
+        SignInSession.token_digest == sa.bindparam("token_digest"),
+        SignInSession.revoked_at.is_(None),
+        SignInSession.expires_at > sa.bindparam("now"),
+    )
+)
