@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from skillvoucher.application.attendance_batches import AttendanceEvent, record_attendance_chunked
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.enrolment_access import live_enrolment
 from skillvoucher.application.training import record_attendance, record_completion
@@ -139,28 +140,39 @@ def record_attendance_as(
 def record_attendance_batch(
     ctx: AppContext, principal: Principal, entries: Sequence[AttendanceEntry]
 ) -> AttendanceBatchReport:
-    """Record many events, each in its own transaction: good events are recorded, refused ones
+    """Record many events set-wise (``attendance_batches``: a transaction per chunk, each event
+    judged by the single path's rules in order): good events are recorded, refused ones
     reported by index, and re-sending the same batch records nothing twice."""
     principal.require(Permission.ATTENDANCE_RECORD)
     if not 1 <= len(entries) <= MAX_EVENTS_PER_BATCH:
         raise InvalidInput(f"send between 1 and {MAX_EVENTS_PER_BATCH} events at once")
-    recorded = duplicates = 0
     problems: list[EntryProblem] = []
+    sent: list[tuple[int, AttendanceEvent]] = []
     for index, (entry, enrolment) in enumerate(
         zip(entries, _enrolments_for(ctx, principal, entries), strict=True)
     ):
-        try:
-            if isinstance(enrolment, DomainError):
-                raise enrolment
-            receipt = _record(ctx, enrolment, entry)
-        except DomainError as error:
-            problems.append(EntryProblem(index, error.code, error.message))
+        if isinstance(enrolment, DomainError):
+            problems.append(EntryProblem(index, enrolment.code, enrolment.message))
             continue
-        if receipt.recorded:
+        event = AttendanceEvent(
+            enrolment.voucher_id,
+            entry.source,
+            entry.occurred_at,
+            entry.minutes,
+            entry.device_id,
+            enrolment_id=enrolment.id,
+        )
+        sent.append((index, event))
+    recorded = duplicates = 0
+    outcomes = record_attendance_chunked(ctx, [event for _, event in sent])
+    for (index, _), outcome in zip(sent, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            problems.append(EntryProblem(index, outcome.code, outcome.message))
+        elif outcome.recorded:
             recorded += 1
         else:
             duplicates += 1
-    return AttendanceBatchReport(recorded, duplicates, problems)
+    return AttendanceBatchReport(recorded, duplicates, sorted(problems, key=lambda p: p.index))
 
 
 def record_completion_as(
