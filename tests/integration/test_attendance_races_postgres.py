@@ -71,10 +71,8 @@ def race(ctx: AppContext, attempts: list[Callable[[AppContext], object]]) -> lis
     return outcomes
 
 
-def test_a_crowd_checked_in_at_one_device_at_once_is_refused_beyond_the_limit(
-    ctx: AppContext, clock: Clock
-) -> None:
-    crowd = 12
+def crowd_enrolled(ctx: AppContext, clock: Clock, crowd: int) -> tuple[list[uuid.UUID], datetime]:
+    """``crowd`` holders enrolled on one course, and a moment an hour on to check them in at."""
     world = training_world(ctx, people=crowd)
     vouchers = []
     for holder in world.people:
@@ -82,19 +80,11 @@ def test_a_crowd_checked_in_at_one_device_at_once_is_refused_beyond_the_limit(
         enrol(ctx, voucher_id, world.institution, world.course.course_code)
         vouchers.append(voucher_id)
     clock.advance(timedelta(hours=1))
-    at = clock.now - timedelta(minutes=5)
-
-    outcomes = race(ctx, [partial(check_in, v, at, "door-1") for v in vouchers])
-
-    accepted = [o for o in outcomes if isinstance(o, training.AttendanceReceipt)]
-    refused = [o for o in outcomes if isinstance(o, AttendanceDeviceBurst)]
-    assert len(accepted) == DEVICE_BURST_PEOPLE
-    assert len(refused) == crowd - DEVICE_BURST_PEOPLE
+    return vouchers, clock.now - timedelta(minutes=5)
 
 
-def test_one_holder_checked_in_at_two_institutions_at_once_is_accepted_once(
-    ctx: AppContext, clock: Clock
-) -> None:
+def enrolled_in_two_places(ctx: AppContext, clock: Clock) -> tuple[uuid.UUID, uuid.UUID, datetime]:
+    """One holder's two vouchers, enrolled at two institutions, and a moment to check in at."""
     world = training_world(ctx, people=1)
     here = issue(ctx, world.scheme.code, world.people[0]).voucher_id
     enrol(ctx, here, world.institution, world.course.course_code)
@@ -108,7 +98,27 @@ def test_one_holder_checked_in_at_two_institutions_at_once_is_accepted_once(
     there = issue(ctx, other_scheme.code, world.people[0]).voucher_id
     enrol(ctx, there, elsewhere, "E1")
     clock.advance(timedelta(hours=1))
-    at = clock.now - timedelta(minutes=5)
+    return here, there, clock.now - timedelta(minutes=5)
+
+
+def test_a_crowd_checked_in_at_one_device_at_once_is_refused_beyond_the_limit(
+    ctx: AppContext, clock: Clock
+) -> None:
+    crowd = 12
+    vouchers, at = crowd_enrolled(ctx, clock, crowd)
+
+    outcomes = race(ctx, [partial(check_in, v, at, "door-1") for v in vouchers])
+
+    accepted = [o for o in outcomes if isinstance(o, training.AttendanceReceipt)]
+    refused = [o for o in outcomes if isinstance(o, AttendanceDeviceBurst)]
+    assert len(accepted) == DEVICE_BURST_PEOPLE
+    assert len(refused) == crowd - DEVICE_BURST_PEOPLE
+
+
+def test_one_holder_checked_in_at_two_institutions_at_once_is_accepted_once(
+    ctx: AppContext, clock: Clock
+) -> None:
+    here, there, at = enrolled_in_two_places(ctx, clock)
 
     for _ in range(3):  # the race is short: run it a few times on fresh moments
         at += timedelta(hours=2)

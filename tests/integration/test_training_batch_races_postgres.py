@@ -5,19 +5,20 @@ one holder into two places, or two vouchers of one holder onto one occupation an
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 import pytest
+from test_attendance_races_postgres import (
+    check_in,
+    crowd_enrolled,
+    enrolled_in_two_places,
+    race,
+)
 
 from builders import (
     Clock,
-    enrol,
-    import_course,
-    import_institution,
     issue,
     make_scheme,
     training_world,
@@ -34,39 +35,12 @@ from skillvoucher.domain.attendance import (
     AttendanceSource,
 )
 from skillvoucher.domain.errors import CourseNotUsable
-from skillvoucher.persistence.database import create_engine_for, session_factory
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
 ]
 FACE = AttendanceSource.FACE
-
-
-def race(ctx: AppContext, attempts: list[Callable[[AppContext], object]]) -> list[object]:
-    """Run every attempt at once, each on its own connection; the outcomes (value or error)."""
-    engine = create_engine_for(
-        ctx.settings.resolved_database_url, pool_size=len(attempts), max_overflow=0
-    )
-    shared = ctx.acting_as("race")
-    shared.engine, shared.sessions = engine, session_factory(engine)
-    barrier = threading.Barrier(len(attempts))
-    outcomes: list[object] = [None] * len(attempts)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            outcomes[index] = attempts[index](shared)
-        except Exception as error:  # the outcome under test
-            outcomes[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    engine.dispose()
-    return outcomes
 
 
 def flat(outcomes: list[object]) -> list[object]:
@@ -77,10 +51,6 @@ def flat(outcomes: list[object]) -> list[object]:
     return found
 
 
-def check_in(voucher_id: uuid.UUID, at: datetime, device: str, ctx: AppContext) -> object:
-    return training.record_attendance(ctx, voucher_id, FACE, at, 60, device)
-
-
 def chunk(events: list[AttendanceEvent], ctx: AppContext) -> object:
     return record_attendance_chunked(ctx, events)
 
@@ -89,14 +59,7 @@ def test_a_chunk_and_live_check_ins_at_one_door_let_no_crowd_through(
     ctx: AppContext, clock: Clock
 ) -> None:
     crowd = 12
-    world = training_world(ctx, people=crowd)
-    vouchers = []
-    for holder in world.people:
-        voucher_id = issue(ctx, world.scheme.code, holder).voucher_id
-        enrol(ctx, voucher_id, world.institution, world.course.course_code)
-        vouchers.append(voucher_id)
-    clock.advance(timedelta(hours=1))
-    at = clock.now - timedelta(minutes=5)
+    vouchers, at = crowd_enrolled(ctx, clock, crowd)
     batched = [AttendanceEvent(v, FACE, at, 60, "door-1") for v in vouchers[:6]]
 
     outcomes = flat(
@@ -115,20 +78,7 @@ def test_a_chunk_and_live_check_ins_at_one_door_let_no_crowd_through(
 def test_a_chunk_and_a_live_check_in_cannot_put_one_holder_in_two_places(
     ctx: AppContext, clock: Clock
 ) -> None:
-    world = training_world(ctx, people=1)
-    here = issue(ctx, world.scheme.code, world.people[0]).voucher_id
-    enrol(ctx, here, world.institution, world.course.course_code)
-    other_scheme = make_scheme(
-        ctx, code="TY-2026-B", name="太原市第二期培训券", eligibility={"one_active_voucher": False}
-    )
-    elsewhere = import_institution(ctx, name="太原市另一家培训学校")
-    import_course(
-        ctx, elsewhere, course_code="E1", name="营销员(五级)", occupation_code="4-01-02-01"
-    )
-    there = issue(ctx, other_scheme.code, world.people[0]).voucher_id
-    enrol(ctx, there, elsewhere, "E1")
-    clock.advance(timedelta(hours=1))
-    at = clock.now - timedelta(minutes=5)
+    here, there, at = enrolled_in_two_places(ctx, clock)
 
     for _ in range(3):  # the race is short: run it a few times on fresh moments
         at += timedelta(hours=2)
