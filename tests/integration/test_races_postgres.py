@@ -27,7 +27,7 @@ from builders import (
     person,
     training_world,
 )
-from skillvoucher.application import enrolment, schemes
+from skillvoucher.application import enrolment, enrolment_rules, schemes
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
 from skillvoucher.credentials.keys import KeyStore
@@ -297,7 +297,7 @@ def test_a_loser_of_an_enrolment_race_is_told_already_enrolled(
         interleaving.pause()  # the voucher was read as issued; now the other enrols it
         return checks(*args)
 
-    monkeypatch.setattr(enrolment, "course_unusable_reasons", paused_checks)
+    monkeypatch.setattr(enrolment_rules, "course_unusable_reasons", paused_checks)
 
     first, second = interleaving.run(
         lambda: enrolment.enrol(crowd_ctx, issued.voucher_id, world.institution, "C1", first_code),
