@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     consent_code_minutes: int = 10
     chunk_size: int = 5000
 
+    quota_exhausted_memory_seconds: float = Field(default=1.0, ge=0, le=60)
+    """How long a server process refuses claims on a first-come scheme it found full without
+    asking the database again (0: ask every time). See ``quota_gate.ExhaustedQuotas``."""
+
     retry_attempts: int = Field(default=5, ge=1, le=20)
     """Attempts at one chunk of a bulk job when the connection breaks or PostgreSQL refuses
     it as a serialization failure or deadlock (the first run counts)."""

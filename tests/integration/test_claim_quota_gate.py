@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,7 +14,8 @@ from builders import deposit, import_people, issue, make_scheme, person
 from skillvoucher.application import schemes
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
-from skillvoucher.domain.errors import InsufficientFunds, QuotaExhausted
+from skillvoucher.application.quota_gate import ExhaustedQuotas
+from skillvoucher.domain.errors import AlreadyExists, InsufficientFunds, QuotaExhausted
 from skillvoucher.domain.quota_stripes import STRIPES
 from skillvoucher.persistence.repositories.dialect import plain_update
 from skillvoucher.persistence.tables import Scheme, SchemeQuotaGate, SchemeQuotaStripe
@@ -27,6 +32,35 @@ def stripes(ctx: AppContext) -> list[tuple[int, int]]:
             )
         )
         return [(int(q), int(t)) for q, t in rows]
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def remember_full_quotas(ctx: AppContext, seconds: float = 1.0) -> FakeMonotonic:
+    """Give ``ctx`` a memory of full quotas on a clock the test moves."""
+    clock = FakeMonotonic()
+    ctx.__dict__["_exhausted_quotas"] = ExhaustedQuotas(seconds, clock)
+    return clock
+
+
+@contextmanager
+def statements(ctx: AppContext) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(ctx.engine, "before_cursor_execute", listen)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(ctx.engine, "before_cursor_execute", listen)
 
 
 def set_quota(ctx: AppContext, code: str, quota: int) -> None:
@@ -78,6 +112,9 @@ def test_places_issued_before_the_stripes_existed_count_against_them(ctx: AppCon
 def test_a_raised_quota_reopens_the_claims_and_a_lowered_one_is_held_by_the_counter(
     ctx: AppContext,
 ) -> None:
+    """No use case raises a launched scheme's quota; an operator may, in the database. Each
+    process's memory of the full quota lapses within its time, and the claims go on."""
+    monotonic = remember_full_quotas(ctx, seconds=1.0)
     deposit(ctx)
     scheme = make_scheme(ctx, issuance="claim", quota=2, budget_fen=10 * FACE)
     people = [person() for _ in range(6)]
@@ -88,6 +125,10 @@ def test_a_raised_quota_reopens_the_claims_and_a_lowered_one_is_held_by_the_coun
         issue(ctx, scheme.code, people[2])
 
     set_quota(ctx, scheme.code, 4)
+    monotonic.now += 0.9
+    with pytest.raises(QuotaExhausted):
+        issue(ctx, scheme.code, people[2])
+    monotonic.now += 0.1
     issue(ctx, scheme.code, people[2])
     issue(ctx, scheme.code, people[3])
     assert sum(q for q, _ in stripes(ctx)) == 4
@@ -121,6 +162,7 @@ def gate(ctx: AppContext, code: str) -> tuple[int, int]:
 def test_the_gate_row_counts_the_stripes_as_they_fill_reopen_and_roll_back(
     ctx: AppContext,
 ) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"quota_exhausted_memory_seconds": 0})
     deposit(ctx)
     # One place per stripe: every claim fills the stripe it takes. The budget covers only 33
     # vouchers, so the claim after a raise takes a place and is then rolled back.
@@ -142,3 +184,48 @@ def test_the_gate_row_counts_the_stripes_as_they_fill_reopen_and_roll_back(
     assert gate(ctx, scheme.code) == (1, STRIPES + 2)
     assert sum(t for _, t in stripes(ctx)) == STRIPES + 1
     assert ledger_problems(ctx) == []
+
+
+def test_once_a_quota_is_found_gone_the_next_claims_are_refused_with_no_statement(
+    ctx: AppContext,
+) -> None:
+    monotonic = remember_full_quotas(ctx, seconds=1.0)
+    deposit(ctx)
+    scheme = make_scheme(ctx, issuance="claim", quota=1, budget_fen=10 * FACE)
+    other = make_scheme(ctx, code="TY-OTHER", issuance="claim", quota=5, budget_fen=10 * FACE)
+    people = [person() for _ in range(4)]
+    import_people(ctx, people)
+    issue(ctx, scheme.code, people[0])
+    with statements(ctx) as sent, pytest.raises(QuotaExhausted):
+        issue(ctx, scheme.code, people[1])  # the database says so
+    assert sent
+
+    with statements(ctx) as sent:
+        with pytest.raises(QuotaExhausted, match=f"quota of scheme {scheme.code} is exhausted"):
+            issue(ctx, scheme.code, people[2])
+        # Before the person's own checks: the winner asking again hears the same.
+        with pytest.raises(QuotaExhausted):
+            issue(ctx, scheme.code, people[0])
+    assert sent == []
+
+    # Another scheme is not touched by it; and once the memory lapses the database is asked.
+    issue(ctx, other.code, people[1])
+    monotonic.now += 1.0
+    with statements(ctx) as sent, pytest.raises(QuotaExhausted):
+        issue(ctx, scheme.code, people[3])
+    assert sent
+    assert schemes.get_scheme(ctx, scheme.code).issued_count == 1
+
+
+def test_without_a_memory_every_claim_asks_the_database(ctx: AppContext) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"quota_exhausted_memory_seconds": 0})
+    deposit(ctx)
+    scheme = make_scheme(ctx, issuance="claim", quota=1, budget_fen=10 * FACE)
+    people = [person() for _ in range(3)]
+    import_people(ctx, people)
+    issue(ctx, scheme.code, people[0])
+    with pytest.raises(QuotaExhausted):
+        issue(ctx, scheme.code, people[1])
+    with statements(ctx) as sent, pytest.raises(AlreadyExists):
+        issue(ctx, scheme.code, people[0])
+    assert sent

@@ -10,6 +10,7 @@ from functools import cached_property
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from skillvoucher.application.quota_gate import ExhaustedQuotas
 from skillvoucher.application.rate_limits import NoCounter, RateLimiter, limiter_for
 from skillvoucher.config import Settings
 from skillvoucher.credentials.digest_key import keyed_digest, load_or_create_digest_key
@@ -74,6 +75,16 @@ class AppContext:
         limiter: RateLimiter = self.__dict__["_rate_limiter"]
         return limiter
 
+    @property
+    def exhausted_quotas(self) -> ExhaustedQuotas:
+        """One memory per context and its acting copies: what one request learnt, the next
+        request's refusal uses."""
+        if "_exhausted_quotas" not in self.__dict__:
+            seconds = self.settings.quota_exhausted_memory_seconds
+            self.__dict__["_exhausted_quotas"] = ExhaustedQuotas(seconds)
+        quotas: ExhaustedQuotas = self.__dict__["_exhausted_quotas"]
+        return quotas
+
     def audit_chain_key(self) -> bytes:
         """The key of the audit trail's hash chain; read once, kept outside the database."""
         if "_audit_key" not in self.__dict__:
@@ -93,10 +104,17 @@ class AppContext:
 
     def acting_as(self, actor: str) -> AppContext:
         """The same context (engine, keys, clock) with ``actor`` named in the audit trail."""
-        _ = self.rate_limiter  # made here, on the shared context: counts outlive the request
+        # Made here, on the shared context: counts and what was learnt outlive the request.
+        _ = self.rate_limiter, self.exhausted_quotas
         copy = replace(self, actor=actor)
         # Keys already loaded travel along: no disk read per request.
-        for loaded in ("_digest_key", "_audit_key", "_rate_limiter", "_read_sessions"):
+        for loaded in (
+            "_digest_key",
+            "_audit_key",
+            "_rate_limiter",
+            "_exhausted_quotas",
+            "_read_sessions",
+        ):
             if loaded in self.__dict__:
                 copy.__dict__[loaded] = self.__dict__[loaded]
         # Keys not loaded yet are loaded by this context, once, when the copy first needs them:

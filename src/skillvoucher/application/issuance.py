@@ -205,6 +205,8 @@ def _issue_one(
 ) -> IssuedVoucher:
     """``find`` returns the person with their row locked: two claims by one person cannot both
     pass the 'already holds one' check."""
+    if ctx.exhausted_quotas.known(scheme_code):
+        raise _exhausted(scheme_code)
     now = ctx.clock()
     today = local_date(now)
     with ctx.unit_of_work() as uow:
@@ -237,7 +239,8 @@ def _issue_one(
         if reasons:
             raise NotEligible(f"{masked} is not eligible: {'; '.join(reasons)}")
         if not take_place(uow, scheme, person.id):
-            raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
+            ctx.exhausted_quotas.note(scheme_code)
+            raise _exhausted(scheme_code)
         key = ctx.keys.ensure_active_key(scheme.region_code)
         rows = _voucher_rows(
             scheme,
@@ -248,12 +251,17 @@ def _issue_one(
         )
         _write_issued(ctx, uow, scheme, rows, now)
         if not count_place_taken(uow, scheme):
-            raise QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
+            ctx.exhausted_quotas.note(scheme_code)
+            raise _exhausted(scheme_code)
         uow.commit()
     row = rows[0]
     return IssuedVoucher(
         row["id"], scheme_code, row["face_value_fen"], row["valid_until"], row["credential"]
     )
+
+
+def _exhausted(scheme_code: str) -> QuotaExhausted:
+    return QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
 
 
 def _push_condition(scheme: Scheme, rules: SchemeRules, today: date) -> sa.ColumnElement[bool]:

@@ -11,7 +11,9 @@ lock then takes it), so nobody is refused while a place is left anywhere.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 
 from skillvoucher.domain.quota_stripes import home_stripe
 from skillvoucher.persistence.tables import Scheme
@@ -22,6 +24,34 @@ _seen_exhausted: set[uuid.UUID] = set()
 send first (the gate row's count, rather than an UPDATE that would find nothing): every answer
 still comes from the database, so a process that never saw it, or a raised quota, changes
 nothing."""
+
+
+class ExhaustedQuotas:
+    """Schemes this process has found with no place left, remembered for ``seconds``, so that
+    a rush's losers (four in five of its requests) are refused before any statement at all.
+
+    Only what the database said is noted (every stripe full, or the scheme's counter at its
+    quota: committed facts), and it stays true: a taken place is never given back once
+    committed (revoking or expiring a claimed voucher does not reopen it) and a launched
+    scheme's quota is never changed by any use case. The time limit is for the one exception,
+    an operator raising a quota in the database by hand: each process learns of it within
+    ``seconds``. While a scheme is noted, its refusal comes before the person's own checks: a
+    claimant who already holds one, or is not in the registry, is told the quota is gone.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._until: dict[str, float] = {}
+
+    def known(self, scheme_code: str) -> bool:
+        """Whether this process found ``scheme_code``'s quota gone less than ``seconds`` ago."""
+        until = self._until.get(scheme_code)
+        return until is not None and self._clock() < until
+
+    def note(self, scheme_code: str) -> None:
+        if self._seconds > 0:
+            self._until[scheme_code] = self._clock() + self._seconds
 
 
 def take_place(uow: UnitOfWork, scheme: Scheme, person_id: uuid.UUID) -> bool:
