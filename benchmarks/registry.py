@@ -31,6 +31,7 @@ from benchmarks.bulk_rows import Row, copy_line, copy_text, write_rows
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.registry_import import _person_row
 from skillvoucher.config import Settings
+from skillvoucher.demo.registry import store_chunk
 from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code, generate_people
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.regions import RegionLevel, builtin_regions
@@ -98,22 +99,6 @@ def person_rows(
         yield tuple(values[column] for column in COLUMNS)
 
 
-def _write_chunk(ctx: AppContext, write: Any, count: int) -> None:
-    """One transaction: the rows and the audit event the import records for a chunk."""
-    with ctx.unit_of_work() as uow:
-        write(uow.session)
-        uow.audit.record(
-            at=ctx.clock(),
-            actor=ctx.actor,
-            action="registry.people_imported",
-            entity_type="import",
-            entity_id=SOURCE,
-            region_code="140000",
-            payload={"rows": count, "inserted": count, "updated": 0},
-        )
-        uow.commit()
-
-
 def _worker(
     settings: Settings,
     now: datetime,
@@ -166,7 +151,7 @@ def _load_in_parallel(ctx: AppContext, size: int, seed: int, workers: int) -> in
         def write(session: Any, text: str = text) -> None:
             copy_text(session, Person, COLUMNS, text)
 
-        _write_chunk(ctx, write, count)
+        store_chunk(ctx, SOURCE, count, write)
         written += count
     for process in processes:
         process.join()
@@ -186,7 +171,7 @@ def _load_in_process(ctx: AppContext, size: int, seed: int) -> int:
             rows = person_rows(ctx, chunk, known, ctx.clock())
             write_rows(session, Person, COLUMNS, rows)
 
-        _write_chunk(ctx, write, len(chunk))
+        store_chunk(ctx, SOURCE, len(chunk), write)
         written += len(chunk)
     return written
 

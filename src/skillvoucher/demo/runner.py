@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,10 +42,10 @@ from skillvoucher.application.enrolment_batches import EnrolmentRequest
 from skillvoucher.application.regions_import import load_builtin_regions
 from skillvoucher.application.scheme_files import parse_scheme_document
 from skillvoucher.demo.files import write_catalogue
-from skillvoucher.demo.registry import load_people
+from skillvoucher.demo.registry import RegistryPlan, load_registry
 from skillvoucher.demo.scales import Scale
 from skillvoucher.demo.schemes import first_come_and_enterprise_schemes, target_group_scheme
-from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code, generate_people
+from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code
 from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import SkillLevel
 from skillvoucher.domain.errors import CourseNotUsable, DomainError, QuotaExhausted
@@ -65,6 +66,9 @@ _LIVE_ENROLMENTS = 100
 _PER_BATCH = 1000
 # Completions an institution reports together, one by one for the first holders (as a counter).
 _LIVE_COMPLETIONS = 100
+# Claims (and enterprise requests) in flight at once on PostgreSQL: while one waits for the
+# database, another runs its Python, so both cores work.
+_REQUESTS_AT_ONCE = 4
 
 
 class Reporter(Protocol):
@@ -129,15 +133,22 @@ def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026
         for code, _ in cities
         for _ in range(scale.enterprises // len(cities) + 1)
     ]
-    applicants = _Applicants(scale)
-    people = generate_people(rng, scale.people, [c for c, _ in cities], employers, date(year, 3, 1))
+    registry = RegistryPlan(
+        count=scale.people,
+        cities=[c for c, _ in cities],
+        employers=employers,
+        today=date(year, 3, 1),
+        seed=rng.randrange(2**32),
+        claimants=scale.graduate_claimants,
+        roster=scale.enterprise_roster,
+    )
     advance(3)
 
     advance = reporter.stage("Importing the catalogue, storing the registry", scale.people)
     catalogue_import.import_institutions(ctx, folder / "institutions.csv")
     catalogue_import.import_courses(ctx, folder / "courses.csv")
     # Streamed to the file and the table: the pilot's millions are never all in memory.
-    load_people(ctx, map(applicants.note, people), folder / "people.csv", progress=advance)
+    applicants = load_registry(ctx, registry, folder / "people.csv", progress=advance)
 
     fund_note = f"{year} 年职业技能提升专账拨付"
     docs = first_come_and_enterprise_schemes(scale, year)
@@ -201,30 +212,6 @@ def _budgets(docs: list[dict[str, Any]]) -> dict[str, int]:
     return totals
 
 
-class _Applicants:
-    """Who will claim or be named on a roster, noted while the registry streams past."""
-
-    def __init__(self, scale: Scale) -> None:
-        self._scale = scale
-        self.graduates: list[SyntheticPerson] = []
-        self.employees: dict[str, list[SyntheticPerson]] = defaultdict(list)
-
-    def note(self, person: SyntheticPerson) -> SyntheticPerson:
-        groups = set(person.target_groups)
-        if (
-            person.household_region == "140100"
-            and {"college_graduate", "unemployed_graduate"} & groups
-            and len(self.graduates) < self._scale.graduate_claimants
-        ):
-            self.graduates.append(person)
-        employer = person.employer_credit_code
-        if employer is not None and employer.startswith("91"):
-            roster = self.employees[employer]
-            if len(roster) < self._scale.enterprise_roster:
-                roster.append(person)
-        return person
-
-
 def _claims(
     ctx: AppContext,
     reporter: Reporter,
@@ -233,38 +220,50 @@ def _claims(
     scheme_code: str,
     scale: Scale,
 ) -> dict[str, int]:
-    """Graduates in Taiyuan rush for a first-come quota; the late ones are told it is gone."""
+    """Graduates in Taiyuan rush for a first-come quota, several at a time as at the real door
+    (on PostgreSQL); the late ones are told it is gone."""
     rng.shuffle(claimants)
     advance = reporter.stage("First-come claims for graduates", len(claimants))
-    won = exhausted = refused = 0
-    for n, person in enumerate(claimants, start=1):
+
+    def claim(person: SyntheticPerson) -> str:
         try:
             issuance.issue_to_person(ctx, scheme_code, person.resident_id)
-            won += 1
+            return "claims_won"
         except QuotaExhausted:
-            exhausted += 1
+            return "claims_quota_exhausted"
         except DomainError:
-            refused += 1
-        advance(n)
-    return {"claims_won": won, "claims_quota_exhausted": exhausted, "claims_refused": refused}
+            return "claims_refused"
+
+    counts = dict.fromkeys(("claims_won", "claims_quota_exhausted", "claims_refused"), 0)
+    with ThreadPoolExecutor(_at_once(ctx)) as pool:
+        for n, outcome in enumerate(pool.map(claim, claimants), start=1):
+            counts[outcome] += 1
+            advance(n)
+    return counts
 
 
 def _enterprise_requests(
     ctx: AppContext, rosters: dict[str, list[SyntheticPerson]], scheme_code: str, scale: Scale
 ) -> dict[str, int]:
-    """The largest enterprises each request vouchers for a roster of their employees."""
+    """The largest enterprises each request vouchers for a roster of their employees, several
+    enterprises at a time (on PostgreSQL)."""
     requesting = sorted(rosters, key=lambda e: (-len(rosters[e]), e))
+
+    def request(employer: str) -> list[issuance.RosterOutcome]:
+        roster = [(i + 2, p.resident_id) for i, p in enumerate(rosters[employer])]
+        return issuance.issue_for_enterprise(ctx, scheme_code, employer, roster)
+
     issued = refused = 0
-    for employer in requesting[: scale.requesting_enterprises]:
-        outcomes = issuance.issue_for_enterprise(
-            ctx,
-            scheme_code,
-            employer,
-            [(i + 2, p.resident_id) for i, p in enumerate(rosters[employer])],
-        )
-        issued += sum(o.voucher_id is not None for o in outcomes)
-        refused += sum(o.voucher_id is None for o in outcomes)
+    with ThreadPoolExecutor(_at_once(ctx)) as pool:
+        for outcomes in pool.map(request, requesting[: scale.requesting_enterprises]):
+            issued += sum(o.voucher_id is not None for o in outcomes)
+            refused += sum(o.voucher_id is None for o in outcomes)
     return {"enterprise_issued": issued, "enterprise_refused": refused}
+
+
+def _at_once(ctx: AppContext) -> int:
+    """Requests the demo sends at the same time: SQLite takes one writer at a time."""
+    return _REQUESTS_AT_ONCE if ctx.engine.dialect.name == "postgresql" else 1
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,9 @@ _EARLIEST_BIRTH_YEAR = 1900
 def _normalise(text: str) -> str:
     # NFKC turns full-width digits and letters (common when pasted from Chinese documents)
     # into ASCII; whitespace anywhere is dropped because numbers are often written in groups.
-    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    # ASCII is its own NFKC form: a registry file's millions of plain numbers skip the fold.
+    folded = text if text.isascii() else unicodedata.normalize("NFKC", text)
+    return "".join(folded.split()).upper()
 
 
 def resident_id_check_char(first17: str) -> str:
@@ -89,9 +91,11 @@ def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
                 "accepted"
             )
         raise InvalidResidentId(f"resident ID must be 18 characters, got {len(number)}")
-    for position, char in enumerate(number[:17], start=1):
-        if not ("0" <= char <= "9"):
-            raise InvalidResidentId(f"resident ID character {position} must be a digit")
+    body = number[:17]
+    if not (body.isascii() and body.isdigit()):
+        for position, char in enumerate(body, start=1):
+            if not ("0" <= char <= "9"):
+                raise InvalidResidentId(f"resident ID character {position} must be a digit")
     if not ("0" <= number[17] <= "9" or number[17] == "X"):
         raise InvalidResidentId("resident ID character 18 must be a digit or X")
     if number[:2] not in PROVINCIAL_PREFIXES:
@@ -135,6 +139,7 @@ CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_VALUES = {char: value for value, char in enumerate(CREDIT_CODE_CHARS)}
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _NEVER_USED = frozenset("IOZSV")
+_CREDIT_SET = frozenset(CREDIT_CODE_CHARS)
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -147,16 +152,7 @@ def credit_code_check_char(first17: str) -> str:
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
 
 
-def validate_credit_code(text: str) -> str:
-    """Return the normalised 18-character unified social credit code (GB 32100-2015).
-
-    Spaces are removed, full-width characters folded and letters upper-cased. Checks the
-    alphabet, that characters 3-8 are a six-digit region code, and the check character.
-    Raises ``InvalidCreditCode`` with a specific reason.
-    """
-    code = _normalise(text)
-    if len(code) != 18:
-        raise InvalidCreditCode(f"credit code must be 18 characters, got {len(code)}")
+def _report_bad_credit_char(code: str) -> None:
     for position, char in enumerate(code, start=1):
         if char in _NEVER_USED:
             raise InvalidCreditCode(
@@ -167,6 +163,20 @@ def validate_credit_code(text: str) -> str:
             raise InvalidCreditCode(
                 f"credit code character {position} must be a digit or a capital letter"
             )
+
+
+def validate_credit_code(text: str) -> str:
+    """Return the normalised 18-character unified social credit code (GB 32100-2015).
+
+    Spaces are removed, full-width characters folded and letters upper-cased. Checks the
+    alphabet, that characters 3-8 are a six-digit region code, and the check character.
+    Raises ``InvalidCreditCode`` with a specific reason.
+    """
+    code = _normalise(text)
+    if len(code) != 18:
+        raise InvalidCreditCode(f"credit code must be 18 characters, got {len(code)}")
+    if not _CREDIT_SET.issuperset(code):
+        _report_bad_credit_char(code)
     # Central-level bodies use region 100000, which is not a province: check the form only.
     if not code[2:8].isdigit():
         raise InvalidCreditCode("credit code characters 3-8 must be a six-digit region code")
@@ -187,6 +197,8 @@ def validate_mobile(text: str) -> str:
     ``0086`` or ``86`` country code dropped. Raises ``InvalidMobile`` (never echoing the
     number) unless what is left matches ``1[3-9]`` followed by nine digits.
     """
+    if len(text) == 11 and _MOBILE.fullmatch(text):
+        return text  # as a registry file holds it: nothing to fold, strip or report
     digits = _MOBILE_SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
     for country_code in ("+86", "0086"):
         if digits.startswith(country_code):
