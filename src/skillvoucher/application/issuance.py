@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import gc
-import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from skillvoucher.application.chunk_spans import Span, run_spans
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.quota_gate import count_place_taken, take_place
 from skillvoucher.application.retries import retry_chunk
@@ -307,27 +305,14 @@ def push_issue(
     # Safe to run again (retries.py): each attempt selects afresh, in its transaction, the
     # people of its span who are eligible and hold no voucher of the scheme yet; a chunk whose
     # commit landed unseen finds nobody left and issues nothing.
-    spans = _push_spans(ctx, scheme_code)
-    if workers == 1:
-        with _older_objects_left_alone():
-            for span in spans:
-                done(_run_chunk(ctx, scheme_code, span))
-    else:
-        with (
-            _older_objects_left_alone(),
-            ThreadPoolExecutor(workers, thread_name_prefix="push") as pool,
-        ):
-            # At most one chunk waits beside those being written: memory stays flat.
-            running: deque[Future[int]] = deque()
-            for span in spans:
-                running.append(pool.submit(_run_chunk, ctx, scheme_code, span))
-                # The next span starts after this one's last person: known once its chunk
-                # has selected its people (its writing overlaps the next chunk's).
-                span.wait_drawn()
-                while len(running) > workers or (running and running[0].done()):
-                    done(running.popleft().result())
-            while running:
-                done(running.popleft().result())
+    with _older_objects_left_alone():
+        run_spans(
+            _push_spans(ctx, scheme_code),
+            partial(_run_chunk, ctx, scheme_code),
+            done,
+            workers=workers,
+            name="push",
+        )
     quota_after = _quota_left(ctx, scheme_code)
     # Counted by the quota, not the chunks: a chunk whose commit landed although its connection
     # broke (retried, and found done) is issued all the same. Only a push reserves this quota.
@@ -352,46 +337,7 @@ def _older_objects_left_alone() -> Iterator[None]:
         gc.unfreeze()
 
 
-class _Span:
-    """A chunk of a push: up to ``limit`` eligible people after ``after``.
-
-    The chunk draws the span itself, in the transaction that writes it: its first attempt
-    selects the people and fixes ``last`` and ``count`` (how many it found); a retry selects
-    again within them. The push draws the next span from ``last`` meanwhile: so the eligible
-    people are selected once, not once to cut the spans and again to write them.
-    """
-
-    def __init__(self, after: uuid.UUID | None, limit: int) -> None:
-        self.after = after
-        self.limit = limit
-        self.last: uuid.UUID | None = None
-        self.count = 0
-        self._drawn = threading.Event()
-        self._failed: BaseException | None = None
-
-    @property
-    def is_drawn(self) -> bool:
-        return self._drawn.is_set()
-
-    def draw(self, people: Sequence[tuple[uuid.UUID, str, int]]) -> None:
-        """Fix the span at ``people`` (by id; none: nobody is left after ``after``)."""
-        if people:
-            self.last, self.count = people[-1][0], len(people)
-        self._drawn.set()
-
-    def fail(self, error: BaseException) -> None:
-        """The chunk gave up before drawing: the push stops with its error."""
-        if not self._drawn.is_set():
-            self._failed = error
-            self._drawn.set()
-
-    def wait_drawn(self) -> None:
-        self._drawn.wait()
-        if self._failed is not None:
-            raise self._failed
-
-
-def _push_spans(ctx: AppContext, scheme_code: str) -> Iterator[_Span]:
+def _push_spans(ctx: AppContext, scheme_code: str) -> Iterator[Span]:
     """The push's spans, in order of person id, until nobody is left or the quota or the
     budget (whichever runs out first) is spent: a span they cannot cover in full is cut.
     Each span is drawn (by its chunk) before the next is made."""
@@ -403,7 +349,7 @@ def _push_spans(ctx: AppContext, scheme_code: str) -> Iterator[_Span]:
         )
     after = None
     while left > 0:
-        span = _Span(after, min(ctx.settings.chunk_size, left))
+        span = Span(after, min(ctx.settings.chunk_size, left))
         yield span
         if not span.is_drawn:
             raise AssertionError("a push span was not drawn before the next one")
@@ -413,15 +359,11 @@ def _push_spans(ctx: AppContext, scheme_code: str) -> Iterator[_Span]:
         after = span.last
 
 
-def _run_chunk(ctx: AppContext, scheme_code: str, span: _Span) -> int:
-    try:
-        return retry_chunk(ctx, "push issuance", partial(_push_chunk, ctx, scheme_code, span))
-    except BaseException as error:
-        span.fail(error)
-        raise
+def _run_chunk(ctx: AppContext, scheme_code: str, span: Span) -> int:
+    return retry_chunk(ctx, "push issuance", partial(_push_chunk, ctx, scheme_code, span))
 
 
-def _push_chunk(ctx: AppContext, scheme_code: str, span: _Span) -> int:
+def _push_chunk(ctx: AppContext, scheme_code: str, span: Span) -> int:
     """One chunk of a push in one transaction; returns the vouchers it issued."""
     now = ctx.clock()
     today = local_date(now)
@@ -436,7 +378,7 @@ def _push_chunk(ctx: AppContext, scheme_code: str, span: _Span) -> int:
             people = uow.people.matching_chunk(within, span.after, span.count)
         else:
             people = uow.people.matching_chunk(condition, span.after, span.limit)
-            span.draw(people)
+            span.draw(people[-1][0] if people else None, len(people))
         if not people:
             return 0
         _write_pushed(ctx, uow, scheme, rules, people, now)

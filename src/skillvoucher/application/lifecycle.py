@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
+from skillvoucher.application.chunk_spans import Span, run_spans, spans_until_empty
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.retries import retry_chunk
 from skillvoucher.domain.errors import IllegalTransition, NotFound
@@ -19,54 +20,79 @@ from skillvoucher.domain.vouchers import (
     next_status,
     sources_of,
 )
+from skillvoucher.persistence.repositories.due_vouchers import Closed, DueVouchers
 from skillvoucher.persistence.tables import Voucher
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
+# Chunks of an expiry written at once on PostgreSQL, as a push's (``issuance._PUSH_WORKERS``):
+# each on a connection and a server process of its own, so two use both cores of a small
+# server. The server does most of a chunk's work (its UPDATE with seven index entries and the
+# tally trigger per voucher, the release journal's COPY with its foreign-key checks). SQLite
+# has one writer at a time.
+_EXPIRY_WORKERS = 2
+
 
 def expire_vouchers(ctx: AppContext, progress: Callable[[int], None] | None = None) -> int:
-    """Expire every issued voucher past its validity, in chunks; safe to re-run at any time."""
+    """Expire every issued voucher past its validity, in chunks; safe to re-run at any time.
+
+    Each chunk expires a span of due vouchers (by id) and releases their value in one
+    transaction. On PostgreSQL two chunks are written at once, each on a connection of its
+    own; their spans never overlap, so they never meet on a voucher.
+    """
     (source,) = sources_of(VoucherEvent.EXPIRE)
     target = next_status(source, VoucherEvent.EXPIRE)
+    workers = _EXPIRY_WORKERS if ctx.engine.dialect.name == "postgresql" else 1
     expired = 0
-    after: uuid.UUID | None = None
-    while True:
-        # Safe to run again (retries.py): the UPDATE moves only vouchers still in ``source``,
-        # so a rolled-back chunk is redone and a landed one is not selected twice. Each chunk
-        # starts after the last id the previous one moved, so no chunk walks past the vouchers
-        # already expired again (which made a year-end run quadratic in the vouchers due).
-        moved, last = retry_chunk(ctx, "expiry", partial(_expire_chunk, ctx, source, target, after))
-        if not moved:
-            break
-        expired += moved
-        after = last
-        if progress is not None:
-            progress(expired)
+
+    def done(count: int) -> None:
+        nonlocal expired
+        if count:
+            expired += count
+            if progress is not None:
+                progress(expired)
+
+    # Safe to run again (retries.py): a chunk draws its span afresh only until it has drawn
+    # one, and a retry stays within it; the UPDATE moves only vouchers still in ``source``, so
+    # a rolled-back chunk is redone and one whose commit landed unseen moves nothing. Each span
+    # starts after the last id of the one before, so no chunk walks past the vouchers already
+    # expired again (which made a year-end run quadratic in the vouchers due).
+    run_spans(
+        spans_until_empty(ctx.settings.chunk_size),
+        lambda span: retry_chunk(ctx, "expiry", partial(_expire_chunk, ctx, source, target, span)),
+        done,
+        workers=workers,
+        name="expiry",
+    )
     return expired
 
 
-def _expire_chunk(
-    ctx: AppContext, source: VoucherStatus, target: VoucherStatus, after: uuid.UUID | None
-) -> tuple[int, uuid.UUID | None]:
-    """Expire up to a chunk of due vouchers and release their value, in one transaction:
-    one UPDATE, and for each scheme in the chunk one release journal and one audit event."""
+def _expire_chunk(ctx: AppContext, source: VoucherStatus, target: VoucherStatus, span: Span) -> int:
+    """Expire the due vouchers of ``span`` (drawing it first if not yet drawn) and release
+    their value, in one transaction: for each scheme in it one release journal and one audit
+    event. Returns how many it expired."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        moved = uow.vouchers.expire_due(now, ctx.settings.chunk_size, source, target, after)
-        by_scheme: dict[uuid.UUID, list[tuple[uuid.UUID, str, int]]] = defaultdict(list)
-        for voucher, scheme, region, face in moved:
-            by_scheme[scheme].append((voucher, region, face))
-        # Scheme rows in primary-key order: concurrent runs lock them in the same order.
+        due = DueVouchers(uow.session)
+        if not span.is_drawn:
+            span.draw(*due.draw_span(now, source, span.after, span.limit))
+        if span.last is None:
+            return 0
+        moved = due.close_span(now, source, target, span.after, span.last)
+        by_scheme: dict[uuid.UUID, list[Closed]] = defaultdict(list)
+        for closed in moved:
+            by_scheme[closed.scheme_id].append(closed)
+        # Scheme rows in primary-key order: concurrent chunks lock them in the same order.
         for scheme_id in sorted(by_scheme):
             _release_expired(ctx, uow, scheme_id, by_scheme[scheme_id], now)
         uow.commit()
-    return len(moved), max((row[0] for row in moved), default=None)
+    return len(moved)
 
 
 def _release_expired(
     ctx: AppContext,
     uow: UnitOfWork,
     scheme_id: uuid.UUID,
-    expired: list[tuple[uuid.UUID, str, int]],
+    expired: list[Closed],
     now: datetime,
 ) -> None:
     """Give one scheme's vouchers just expired their committed value back, and record it.
@@ -74,13 +100,15 @@ def _release_expired(
     An issued voucher still holds its whole face value committed (an enrolment that earned
     anything can no longer go back to issued), so the face value is what each releases.
     """
-    region = expired[0][1]  # a scheme's vouchers all carry the scheme's region
-    uow.ledger.release_batch(region, scheme_id, [(v, face) for v, _, face in expired], now)
+    region = expired[0].region_code  # a scheme's vouchers all carry the scheme's region
+    shares = [(c.voucher_id, c.face_value_fen) for c in expired]
+    uow.ledger.release_batch(region, scheme_id, shares, now)
     # One event per scheme and chunk, not per voucher: the chunk's vouchers of this scheme are
     # exactly its vouchers closed as expired at this instant with ids from first_voucher to
-    # last_voucher, ``vouchers`` of them (chunks take the due vouchers in id order, so two
-    # chunks of one run never share a range).
-    ids = [v for v, _, _ in expired]
+    # last_voucher, ``vouchers`` of them (chunks take disjoint spans of ids, so two chunks of
+    # one run never share a range, even when written at once at the same instant). Ids as
+    # text in canonical form sort as the UUIDs do.
+    ids = [str(c.voucher_id) for c in expired]
     uow.audit.record(
         at=now,
         actor=ctx.actor,
@@ -90,9 +118,9 @@ def _release_expired(
         region_code=region,
         payload={
             "vouchers": len(expired),
-            "released_fen": sum(face for _, _, face in expired),
-            "first_voucher": str(min(ids)),
-            "last_voucher": str(max(ids)),
+            "released_fen": sum(fen for _, fen in shares),
+            "first_voucher": min(ids),
+            "last_voucher": max(ids),
         },
     )
 

@@ -113,7 +113,7 @@ class LedgerRepository:
         self,
         region_code: str,
         scheme_id: uuid.UUID,
-        shares: Sequence[tuple[uuid.UUID, int]],
+        shares: Sequence[tuple[uuid.UUID | str, int]],
         at: datetime,
     ) -> None:
         """Release the still-committed values of vouchers closed together (a chunk of expiry),
@@ -121,7 +121,8 @@ class LedgerRepository:
         bucket, and one posting gives the total back to the scheme's available bucket.
 
         The mirror of ``commit_batch``: each voucher's buckets are what a release journal of its
-        own would leave, so the per-voucher checks see no difference.
+        own would leave, so the per-voucher checks see no difference. A voucher's id may be
+        given as text.
         """
         if not shares:
             return

@@ -156,36 +156,6 @@ class VoucherRepository:
         )
         return changed == 1
 
-    def expire_due(
-        self,
-        now: datetime,
-        limit: int,
-        source: VoucherStatus,
-        target: VoucherStatus,
-        after: uuid.UUID | None = None,
-    ) -> list[tuple[uuid.UUID, uuid.UUID, str, int]]:
-        """Move up to ``limit`` vouchers in ``source`` past their validity, the lowest ids first
-        (above ``after`` when given), in one statement.
-
-        Returns (voucher, scheme, region, face value) of those it moved, so the caller can
-        release their value in the same transaction.
-        """
-        due = (
-            sa.select(Voucher.id)
-            .where(Voucher.status == source, Voucher.valid_until < now)
-            .order_by(Voucher.id)
-            .limit(limit)
-        )
-        if after is not None:
-            due = due.where(Voucher.id > after)
-        stmt = (
-            plain_update(Voucher)
-            .where(Voucher.id.in_(due.scalar_subquery()), Voucher.status == source)
-            .values(status=target, closed_at=now, version=Voucher.version + 1)
-            .returning(Voucher.id, Voucher.scheme_id, Voucher.region_code, Voucher.face_value_fen)
-        )
-        return list(self._session.execute(stmt))
-
     def store_credential(self, voucher_id: uuid.UUID, key_id: str, credential: str) -> bool:
         """Keep a voucher's first signed code; False if it already has one (a concurrent first
         view stored it first), which is then left as it is."""
