@@ -262,10 +262,14 @@ def _exhausted(scheme_code: str) -> QuotaExhausted:
     return QuotaExhausted(f"the quota of scheme {scheme_code} is exhausted")
 
 
-def _push_condition(scheme: Scheme, rules: SchemeRules, today: date) -> sa.ColumnElement[bool]:
-    """Eligible now and not yet holding a voucher of this scheme."""
+def _push_condition(
+    scheme: Scheme, rules: SchemeRules, today: date, after: uuid.UUID | None = None
+) -> sa.ColumnElement[bool]:
+    """Eligible now and not yet holding a voucher of this scheme (after the person ``after``)."""
+    year_start = start_of_local_year(today)
     return sa.and_(
-        eligibility_condition(rules, today, start_of_local_year(today)), not_yet_holding(scheme.id)
+        eligibility_condition(rules, today, year_start, people_after=after),
+        not_yet_holding(scheme.id, after),
     )
 
 
@@ -370,7 +374,7 @@ def _push_chunk(ctx: AppContext, scheme_code: str, span: Span) -> int:
     with ctx.unit_of_work() as uow:
         scheme = _push_scheme(uow, scheme_code)
         rules = rules_of(scheme.rules)
-        condition = _push_condition(scheme, rules, today)
+        condition = _push_condition(scheme, rules, today, span.after)
         if span.is_drawn:
             if span.last is None:
                 return 0

@@ -34,7 +34,10 @@ def eligibility_condition(
     today: date,
     year_start: datetime,
     enterprise_credit_code: str | None = None,
+    people_after: uuid.UUID | None = None,
 ) -> sa.ColumnElement[bool]:
+    """Who ``rules`` select on ``today``. With ``people_after``, only people after that id,
+    and the voucher-history rules read only their vouchers (see ``_holders_after``)."""
     elig = rules.eligibility
     clauses: list[sa.ColumnElement[bool]] = [Person.card_status == CardStatus.ACTIVE]
     scopes = elig.household_regions or (rules.region_code,)
@@ -49,7 +52,9 @@ def eligibility_condition(
         clauses.append(Person.birth_date <= latest_birth_date_for_age(today, elig.min_age))
     if elig.max_age is not None:
         clauses.append(Person.birth_date > latest_birth_date_for_age(today, elig.max_age + 1))
-    clauses += _history_clauses(elig, year_start)
+    clauses += _history_clauses(elig, year_start, people_after)
+    if people_after is not None:
+        clauses.append(Person.id > people_after)
     if rules.type is SchemeType.ENTERPRISE:
         if enterprise_credit_code is None:
             clauses.append(sa.false())
@@ -58,7 +63,18 @@ def eligibility_condition(
     return sa.and_(*clauses)
 
 
-def _history_clauses(elig: Eligibility, year_start: datetime) -> list[sa.ColumnElement[bool]]:
+def _holders_after(people_after: uuid.UUID | None) -> list[sa.ColumnElement[bool]]:
+    """The vouchers of people after ``people_after`` only: the same answer for those people,
+    but it lets PostgreSQL start reading the vouchers' person index there. Without it, a chunk
+    of people after an id was merge-anti-joined with every voucher from the first holder on, so
+    each chunk of a push read all the vouchers issued before it (at 10 M people, the push's
+    rate fell from 30,000 to 4,800 a second, and kept falling as vouchers accumulated)."""
+    return [] if people_after is None else [Voucher.person_id > people_after]
+
+
+def _history_clauses(
+    elig: Eligibility, year_start: datetime, people_after: uuid.UUID | None = None
+) -> list[sa.ColumnElement[bool]]:
     """The rules on the person's vouchers, as at most two anti-joins.
 
     Where one voucher is enough to disqualify (an open one; one this year when the limit is 1)
@@ -78,12 +94,15 @@ def _history_clauses(elig: Eligibility, year_start: datetime) -> list[sa.ColumnE
     if limit == 1:
         one_is_enough.append(counts_this_year)
     clauses: list[sa.ColumnElement[bool]] = []
+    after = _holders_after(people_after)
     if one_is_enough:
-        clauses.append(~sa.exists().where(Voucher.person_id == Person.id, sa.or_(*one_is_enough)))
+        clauses.append(
+            ~sa.exists().where(Voucher.person_id == Person.id, sa.or_(*one_is_enough), *after)
+        )
     if limit is not None and limit > 1:
         at_limit = (
             sa.select(Voucher.person_id)
-            .where(counts_this_year)
+            .where(counts_this_year, *after)
             .group_by(Voucher.person_id)
             .having(sa.func.count() >= limit)
             .subquery("at_limit")
@@ -92,6 +111,13 @@ def _history_clauses(elig: Eligibility, year_start: datetime) -> list[sa.ColumnE
     return clauses
 
 
-def not_yet_holding(scheme_id: uuid.UUID) -> sa.ColumnElement[bool]:
-    """People without a voucher of this scheme (one per person per scheme)."""
-    return ~sa.exists().where(Voucher.person_id == Person.id, Voucher.scheme_id == scheme_id)
+def not_yet_holding(
+    scheme_id: uuid.UUID, people_after: uuid.UUID | None = None
+) -> sa.ColumnElement[bool]:
+    """People without a voucher of this scheme (one per person per scheme); with
+    ``people_after``, as ``eligibility_condition`` takes it."""
+    return ~sa.exists().where(
+        Voucher.person_id == Person.id,
+        Voucher.scheme_id == scheme_id,
+        *_holders_after(people_after),
+    )
