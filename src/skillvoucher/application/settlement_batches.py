@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
@@ -34,7 +34,8 @@ from skillvoucher.domain.settlement import (
     notice_until,
 )
 from skillvoucher.domain.timekeeping import show
-from skillvoucher.persistence.tables import SettlementBatch
+from skillvoucher.persistence.repositories.settlement_runs import SettlementRunReads
+from skillvoucher.persistence.tables import Dispute, Institution, SettlementBatch
 from skillvoucher.persistence.unit_of_work import UnitOfWork
 
 
@@ -52,7 +53,11 @@ class BatchSummary:
 
 
 def batch_summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
-    institution = uow.settlement.institution_of(batch)
+    return summary_of(batch, uow.settlement.institution_of(batch))
+
+
+def summary_of(batch: SettlementBatch, institution: Institution) -> BatchSummary:
+    """The summary of ``batch`` as loaded (or as built), of ``institution``."""
     return BatchSummary(
         batch.id,
         institution.credit_code,
@@ -66,39 +71,52 @@ def batch_summary(uow: UnitOfWork, batch: SettlementBatch) -> BatchSummary:
     )
 
 
-def _batch(uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None) -> SettlementBatch:
-    # Outside the scope, a batch is as unknown as a missing one: the same words for both.
-    batch = (
-        uow.settlement.batch(batch_id)
-        if scope is None
-        else uow.settlement.batch_within(batch_id, scope)
-    )
-    if batch is None:
-        raise NotFound(f"settlement batch {batch_id} is not known")
-    return batch
-
-
 def _payable_batch(
     uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None
-) -> SettlementBatch:
-    """The batch, refused while its institution is suspended and the batch is unpaid: no
-    unpaid money moves on (re-exporting a paid batch's row moves none)."""
-    batch = _batch(uow, batch_id, scope)
-    institution = uow.settlement.institution_of(batch)
+) -> tuple[SettlementBatch, Institution]:
+    """The batch with its institution (read together), refused while the institution is
+    suspended and the batch is unpaid: no unpaid money moves on (re-exporting a paid batch's
+    row moves none)."""
+    found = SettlementRunReads(uow.session).batches_with_institutions([batch_id], scope)
+    if batch_id not in found:
+        raise _not_known(batch_id)
+    batch, institution = found[batch_id]
+    _refuse_if_suspended(batch, institution)
+    return batch, institution
+
+
+def _unheld_payable_batch(
+    uow: UnitOfWork, batch_id: uuid.UUID, scope: Scope | None = None
+) -> tuple[SettlementBatch, Institution]:
+    """``_payable_batch``, also refused while a dispute holds the unpaid batch; one read for
+    both (and one more for the dispute's words when one does)."""
+    found = SettlementRunReads(uow.session).batch_with_hold(batch_id, scope)
+    if found is None:
+        raise _not_known(batch_id)
+    batch, institution, held_id = found
+    _refuse_if_suspended(batch, institution)
+    if batch.status is not BatchStatus.PAID and held_id is not None:
+        _refuse_if_held(batch, uow.disputes.get(held_id))
+    return batch, institution
+
+
+def _not_known(batch_id: uuid.UUID) -> NotFound:
+    # Outside the scope, a batch is as unknown as a missing one: the same words for both.
+    return NotFound(f"settlement batch {batch_id} is not known")
+
+
+def _refuse_if_suspended(batch: SettlementBatch, institution: Institution) -> None:
     suspended = institution.approval_status is ApprovalStatus.SUSPENDED
     if suspended and batch.status is not BatchStatus.PAID:
         raise InstitutionSuspended(
             f"institution {institution.credit_code} is suspended: "
-            f"batch {batch_id} waits until it is reinstated"
+            f"batch {batch.id} waits until it is reinstated"
         )
-    return batch
 
 
-def _refuse_if_disputed(uow: UnitOfWork, batch: SettlementBatch) -> None:
-    """No money of a batch moves on while a dispute or an objection concerning it is open."""
-    if batch.status is BatchStatus.PAID:
-        return  # re-exporting a paid batch's row moves nothing
-    held = uow.disputes.holding_batch(batch.id)
+def _refuse_if_held(batch: SettlementBatch, held: Dispute | None) -> None:
+    """No money of a batch moves on while a dispute or an objection concerning it is open
+    (re-exporting a paid batch's row moves nothing: callers check only unpaid batches)."""
     if held is not None:
         raise DisputeOpen(
             f"batch {batch.id} waits: dispute {held.id} ({held.subject_kind.value}) is open"
@@ -112,8 +130,7 @@ def approve_batch(
     first approval leaves the batch approved once and another person's approval completes it."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        batch = _payable_batch(uow, batch_id, scope)
-        _refuse_if_disputed(uow, batch)
+        batch, institution = _unheld_payable_batch(uow, batch_id, scope)
         step = approval_step(
             batch.status, batch.total_fen, ctx.settings.settlement_second_approval_fen
         )
@@ -143,9 +160,10 @@ def approve_batch(
             region_code=batch.region_code,
             payload=payload,
         )
+        # The conditional UPDATE moved it: its summary is known without reading it again.
+        summary = replace(summary_of(batch, institution), status=after)
         uow.commit()
-        uow.session.refresh(batch)
-        return batch_summary(uow, batch)
+        return summary
 
 
 def publish_batch(ctx: AppContext, batch_id: uuid.UUID, scope: Scope | None = None) -> BatchSummary:
@@ -154,7 +172,7 @@ def publish_batch(ctx: AppContext, batch_id: uuid.UUID, scope: Scope | None = No
     now = ctx.clock()
     until = notice_until(now, ctx.settings.settlement_notice_days)
     with ctx.unit_of_work() as uow:
-        batch = _payable_batch(uow, batch_id, scope)
+        batch, institution = _payable_batch(uow, batch_id, scope)
         after = next_batch_status(batch.status, BatchStep.PUBLISH)
         if not uow.settlement.move_batch(
             batch_id,
@@ -174,9 +192,9 @@ def publish_batch(ctx: AppContext, batch_id: uuid.UUID, scope: Scope | None = No
             region_code=batch.region_code,
             payload={"total_fen": batch.total_fen, "notice_until": until.isoformat()},
         )
+        summary = replace(summary_of(batch, institution), status=after, notice_until=until)
         uow.commit()
-        uow.session.refresh(batch)
-        return batch_summary(uow, batch)
+        return summary
 
 
 def mark_batch_paid(
@@ -186,8 +204,7 @@ def mark_batch_paid(
     published batch whose notice is over may be paid."""
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        batch = _payable_batch(uow, batch_id, scope)
-        _refuse_if_disputed(uow, batch)
+        batch, institution = _unheld_payable_batch(uow, batch_id, scope)
         after = next_batch_status(batch.status, BatchStep.PAY)
         check_notice_over(batch.notice_until, now)
         if not uow.settlement.move_batch(
@@ -202,15 +219,16 @@ def mark_batch_paid(
             [
                 Movement(
                     JournalKind.PAID,
-                    line.amount_fen,
-                    line.region_code,
-                    scheme_id=line.scheme_id,
-                    voucher_id=line.voucher_id,
+                    amount_fen,
+                    region_code,
+                    scheme_id=scheme_id,
+                    voucher_id=voucher_id,
                     institution_id=batch.institution_id,
                     settlement_batch_id=batch_id,
                 )
-                for line in uow.settlement.lines(batch_id)
-                if line.amount_fen > 0 and line.withheld_at is None
+                for amount_fen, region_code, scheme_id, voucher_id in uow.settlement.payable_lines(
+                    batch_id
+                )
             ],
             now,
         )
@@ -223,9 +241,9 @@ def mark_batch_paid(
             region_code=batch.region_code,
             payload={"total_fen": batch.total_fen, "reference": payment_reference},
         )
+        summary = replace(summary_of(batch, institution), status=after)
         uow.commit()
-        uow.session.refresh(batch)
-        return batch_summary(uow, batch)
+        return summary
 
 
 def _changed_meanwhile(batch_id: uuid.UUID) -> IllegalTransition:
@@ -268,16 +286,25 @@ def payment_file_rows(
     """One row per batch, in the order asked; every batch published (or paid) and, with
     ``scope``, within it."""
     with ctx.unit_of_work() as uow:
+        # Every batch with its institution, and the disputes holding them, read together; each
+        # batch is then checked in the order asked, as one at a time would be.
+        reads = SettlementRunReads(uow.session)
+        found = reads.batches_with_institutions(batch_ids, scope)
+        unpaid = [b for b, (batch, _) in found.items() if batch.status is not BatchStatus.PAID]
+        holding = reads.holding_disputes(unpaid)
         rows: list[list[object]] = []
         for batch_id in batch_ids:
-            batch = _payable_batch(uow, batch_id, scope)
-            _refuse_if_disputed(uow, batch)
+            if batch_id not in found:
+                raise _not_known(batch_id)
+            batch, institution = found[batch_id]
+            _refuse_if_suspended(batch, institution)
+            if batch.status is not BatchStatus.PAID:  # re-exporting a paid batch moves nothing
+                _refuse_if_held(batch, holding.get(batch_id))
             if batch.status not in EXPORTABLE:
                 raise IllegalTransition(
                     f"batch {batch_id} is {batch.status.value}: "
                     "only published batches go into a payment file"
                 )
-            institution = uow.settlement.institution_of(batch)
             rows.append(
                 [
                     str(batch.id),

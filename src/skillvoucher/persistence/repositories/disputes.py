@@ -67,22 +67,6 @@ class DisputeRepository:
             Dispute.status == DisputeStatus.OPEN, Dispute.voucher_id.is_not(None)
         )
 
-    def holding_batch(self, batch_id: uuid.UUID) -> Dispute | None:
-        """An open dispute that holds this batch: an objection to it, or a holder's dispute of
-        a voucher with a line in it that is still to be paid."""
-        in_batch = sa.select(SettlementLine.voucher_id).where(
-            SettlementLine.batch_id == batch_id, SettlementLine.withheld_at.is_(None)
-        )
-        stmt = (
-            sa.select(Dispute)
-            .where(
-                Dispute.status == DisputeStatus.OPEN,
-                sa.or_(Dispute.batch_id == batch_id, Dispute.voucher_id.in_(in_batch)),
-            )
-            .order_by(Dispute.opened_at, Dispute.id)
-        )
-        return self._session.scalars(stmt).first()
-
 
 def _scoped(stmt: Any, scope: Scope) -> Any:
     return within_scope(stmt, scope, region=Dispute.region_code, person=Dispute.person_id)

@@ -4,7 +4,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,20 +55,37 @@ class SettlementRepository:
 
         With ``scope``, only those enrolled at institutions within it.
         """
+        stmt = self.candidates_stmt(
+            until,
+            institution_id,
+            scope,
+            Voucher.id,
+            Voucher.scheme_id,
+            Enrolment.institution_id,
+            Voucher.region_code,
+            Voucher.status,
+            Voucher.face_value_fen,
+            Enrolment.redeemable_fen,
+            Enrolment.id,
+            Course.hours,
+            Voucher.completed_at,
+            Voucher.certified_at,
+        ).order_by(Enrolment.institution_id, Voucher.id)
+        return [SettlementCandidate(*row) for row in self._session.execute(stmt)]
+
+    @classmethod
+    def candidates_stmt(
+        cls,
+        until: datetime,
+        institution_id: uuid.UUID | None,
+        scope: Scope | None,
+        *columns: Any,
+    ) -> sa.Select[Any]:
+        """``columns`` of the candidates' vouchers, active enrolments and courses (see
+        ``candidates``), unordered: also a subquery for the reads of a whole run."""
         stmt = (
-            sa.select(
-                Voucher.id,
-                Voucher.scheme_id,
-                Enrolment.institution_id,
-                Voucher.region_code,
-                Voucher.status,
-                Voucher.face_value_fen,
-                Enrolment.redeemable_fen,
-                Enrolment.id,
-                Course.hours,
-                Voucher.completed_at,
-                Voucher.certified_at,
-            )
+            sa.select(*columns)
+            .select_from(Voucher)
             .join(
                 Enrolment,
                 sa.and_(
@@ -83,15 +100,13 @@ class SettlementRepository:
                 ),
                 Enrolment.enrolled_at <= until,
             )
-            .order_by(Enrolment.institution_id, Voucher.id)
         )
         if institution_id is not None:
             stmt = stmt.where(Enrolment.institution_id == institution_id)
         if scope is not None:
-            stmt = stmt.where(Enrolment.institution_id.in_(self._institutions_within(scope)))
+            stmt = stmt.where(Enrolment.institution_id.in_(cls._institutions_within(scope)))
         # A voucher whose holder disputes a record is frozen: no line until it is resolved.
-        stmt = stmt.where(Voucher.id.not_in(DisputeRepository.frozen_vouchers()))
-        return [SettlementCandidate(*row) for row in self._session.execute(stmt)]
+        return stmt.where(Voucher.id.not_in(DisputeRepository.frozen_vouchers()))
 
     @staticmethod
     def _institutions_within(scope: Scope) -> sa.Select[uuid.UUID]:
@@ -121,17 +136,6 @@ class SettlementRepository:
             for voucher_id, stage in self._session.execute(stmt):
                 found[voucher_id].add(stage)
         return found
-
-    def batch_for_period(
-        self, institution_id: uuid.UUID, start: date, end: date
-    ) -> SettlementBatch | None:
-        return self._session.scalars(
-            sa.select(SettlementBatch).where(
-                SettlementBatch.institution_id == institution_id,
-                SettlementBatch.period_start == start,
-                SettlementBatch.period_end == end,
-            )
-        ).first()
 
     def add_batch(self, batch: SettlementBatch, lines: Sequence[dict[str, Any]]) -> None:
         self._session.add(batch)
@@ -219,14 +223,24 @@ class SettlementRepository:
             for stage, evidence, n, total, held in self._session.execute(stmt)
         ]
 
-    def lines(self, batch_id: uuid.UUID) -> list[SettlementLine]:
-        return list(
-            self._session.scalars(
-                sa.select(SettlementLine)
-                .where(SettlementLine.batch_id == batch_id)
-                .order_by(SettlementLine.voucher_id, SettlementLine.stage_index)
+    def payable_lines(self, batch_id: uuid.UUID) -> list[tuple[int, str, uuid.UUID, uuid.UUID]]:
+        """(amount, region, scheme, voucher) of the batch's lines to pay: those with an amount
+        and not withheld, by voucher and stage."""
+        stmt = (
+            sa.select(
+                SettlementLine.amount_fen,
+                SettlementLine.region_code,
+                SettlementLine.scheme_id,
+                SettlementLine.voucher_id,
             )
+            .where(
+                SettlementLine.batch_id == batch_id,
+                SettlementLine.amount_fen > 0,
+                SettlementLine.withheld_at.is_(None),
+            )
+            .order_by(SettlementLine.voucher_id, SettlementLine.stage_index)
         )
+        return [(int(a), r, s, v) for a, r, s, v in self._session.execute(stmt)]
 
     def move_batch(
         self, batch_id: uuid.UUID, from_status: BatchStatus, to: BatchStatus, **values: Any

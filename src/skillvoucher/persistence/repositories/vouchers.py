@@ -253,21 +253,6 @@ class VoucherRepository:
         )
         return True
 
-    def attended_minutes_until(
-        self, enrolment_ids: Sequence[uuid.UUID], until: datetime
-    ) -> dict[uuid.UUID, int]:
-        if not enrolment_ids:
-            return {}
-        stmt = (
-            sa.select(AttendanceEvent.enrolment_id, sa.func.sum(AttendanceEvent.minutes))
-            .where(
-                AttendanceEvent.enrolment_id.in_(enrolment_ids),
-                AttendanceEvent.occurred_at <= until,
-            )
-            .group_by(AttendanceEvent.enrolment_id)
-        )
-        return {e: int(m) for e, m in self._session.execute(stmt)}
-
     def holders_by_status(
         self, status: VoucherStatus, limit: int
     ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
