@@ -326,11 +326,8 @@ class ChunkAttendanceChecks(AttendanceChecks):
             )
             self._keys.update((e, s, t) for e, s, t in self._session.execute(stmt))
         if asked["people"]:
-            of_people = sa.select(Enrolment.id).where(
-                Enrolment.person_id.in_(sorted(asked["people"]))
-            )
             for fact in self._facts(
-                AttendanceEvent.enrolment_id.in_(of_people.scalar_subquery()),
+                AttendanceEvent.enrolment_id.in_(self.enrolments_of(sorted(asked["people"]))),
                 AttendanceEvent.source.in_(sorted(OFFLINE_SOURCES)),
                 _within(AttendanceEvent.occurred_at, _all(asked["people"])),
             ):
