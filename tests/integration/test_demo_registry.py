@@ -59,6 +59,7 @@ def test_the_demo_registry_is_what_the_import_would_store(ctx: AppContext, tmp_p
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_worker_processes_make_the_same_registry_the_import_would_store(
     ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

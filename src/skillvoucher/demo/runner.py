@@ -45,6 +45,7 @@ from skillvoucher.demo.files import write_catalogue
 from skillvoucher.demo.registry import RegistryPlan, load_registry
 from skillvoucher.demo.scales import Scale
 from skillvoucher.demo.schemes import first_come_and_enterprise_schemes, target_group_scheme
+from skillvoucher.demo.statistics_keeper import statistics_kept
 from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code
 from skillvoucher.domain.attendance import AttendanceSource
 from skillvoucher.domain.catalogue import SkillLevel
@@ -100,6 +101,12 @@ def _cst(year: int, month: int, day: int, hour: int = 9) -> datetime:
 
 
 def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026) -> DemoOutcome:
+    migrate.upgrade(ctx.engine)
+    with statistics_kept(ctx.engine):
+        return _run_demo(ctx, scale, reporter, seed)
+
+
+def _run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int) -> DemoOutcome:
     year = 2026
     clock = DemoClock(_cst(year, 3, 2))
     ctx.clock = clock
@@ -109,7 +116,6 @@ def run_demo(ctx: AppContext, scale: Scale, reporter: Reporter, seed: int = 2026
     folder = ctx.settings.data_dir / "demo"
     folder.mkdir(parents=True, exist_ok=True)
 
-    migrate.upgrade(ctx.engine)
     load_builtin_regions(ctx)
     cities = [
         (r.code, r.name)
