@@ -41,11 +41,29 @@ def _parser() -> argparse.ArgumentParser:
     http.add_argument("--quota", type=int, help="claim scheme quota (default 2,000; goal 20,000)")
     http.add_argument("--claims", type=int, help="claim requests (default 10,000; goal 100,000)")
     http.add_argument("--claim-clients", type=int, help="concurrent clients (default 64)")
+    http.add_argument(
+        "--claim-rounds", type=int, help="rounds of the claim rush's SQL comparison (default 1)"
+    )
+    http.add_argument(
+        "--claims-sql-only",
+        dest="claims_over_http",
+        action="store_false",
+        default=None,
+        help="claim_rush: only the SQL comparison (gate against the hot row), no HTTP",
+    )
     return parser
 
 
 def _with_http_sizes(plan: Plan, args: argparse.Namespace) -> Plan:
-    sizes = ("enrolments", "enrol_clients", "quota", "claims", "claim_clients")
+    sizes = (
+        "enrolments",
+        "enrol_clients",
+        "quota",
+        "claims",
+        "claim_clients",
+        "claim_rounds",
+        "claims_over_http",
+    )
     given = {name: getattr(args, name) for name in sizes if getattr(args, name) is not None}
     return dataclasses.replace(plan, **given)
 

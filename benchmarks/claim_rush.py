@@ -18,6 +18,8 @@ the hot row and the gate each granting exactly Q, the ledger balanced, the audit
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 
 from benchmarks.claim_sql import gate_rate, hot_row_rate
@@ -84,7 +86,79 @@ def _gate_scheme(ctx: AppContext, code: str, quota: int) -> Scheme:
     return scheme
 
 
-def run(ctx: AppContext, quota: int, claims: int, clients: int) -> Outcome:
+def _sql_round(
+    ctx: AppContext, outcome: Outcome, quota: int, claims: int, clients: int, n: int, rounds: int
+) -> float:
+    """One round of the straight-SQL comparison on fresh schemes; returns the goal's ratio."""
+    label = "" if rounds == 1 else f" (round {n + 1})"
+    codes = (GATE_SCHEME, ASKING_GATE_SCHEME) if n == 0 else (f"TY-BG{n}", f"TY-BGA{n}")
+    gate_scheme, asking_scheme = (_gate_scheme(ctx, code, quota) for code in codes)
+    hot = hot_row_rate(ctx, quota, claims, clients)
+    asking = gate_rate(ctx, asking_scheme.id, quota, claims, clients)
+    memory = ctx.settings.quota_exhausted_memory_seconds
+    gate = gate_rate(ctx, gate_scheme.id, quota, claims, clients, memory)
+    outcome.figures += [
+        Figure(
+            f"gate: claims decided per second (SQL, striped quota, a full quota remembered "
+            f"{memory:g} s){label}",
+            gate.rate,
+            "req/s",
+        ),
+        Figure(f"gate asking the database for every claim{label}", asking.rate, "req/s"),
+        Figure(f"baseline hot-row conditional UPDATEs per second{label}", hot.rate, "stmt/s"),
+        Figure(f"gate: quota gone after (SQL){label}", gate.last_grant, "s"),
+        Figure(f"gate asking every time: quota gone after{label}", asking.last_grant, "s"),
+        Figure(f"hot row: quota gone after{label}", hot.last_grant, "s"),
+    ]
+    outcome.comparisons += [
+        Comparison(
+            f"gate / hot-row UPDATEs per second (both SQL){label}",
+            f"{gate.rate:,.0f} req/s",
+            f"{hot.rate:,.0f} stmt/s",
+            gate.rate / hot.rate,
+            ">= 2",
+            gate.rate / hot.rate >= 2,
+        ),
+        Comparison(
+            f"gate asking every time / hot-row UPDATEs per second{label}",
+            f"{asking.rate:,.0f} req/s",
+            f"{hot.rate:,.0f} stmt/s",
+            asking.rate / hot.rate,
+            "(without the memory, no goal)",
+            None,
+        ),
+    ]
+    outcome.checks += [
+        Check(
+            f"the hot-row baseline granted exactly the quota{label}",
+            hot.granted == quota,
+            f"{hot.granted:,}",
+        ),
+        Check(
+            f"the gate granted exactly the quota{label}",
+            gate.granted == quota,
+            f"{gate.granted:,}",
+        ),
+        Check(
+            f"the gate asking every time granted exactly the quota{label}",
+            asking.granted == quota,
+            f"{asking.granted:,}",
+        ),
+    ]
+    return hot.rate
+
+
+def run(
+    ctx: AppContext,
+    quota: int,
+    claims: int,
+    clients: int,
+    *,
+    rounds: int = 1,
+    over_http: bool = True,
+) -> Outcome:
+    """The rush over HTTP (unless ``over_http`` is False), then ``rounds`` rounds of the
+    straight-SQL comparison, each on fresh schemes, after the server has stopped."""
     outcome = Outcome(
         "claim_rush",
         f"First-come claim rush, quota {quota:,}, {claims:,} claims, {clients} clients",
@@ -93,34 +167,16 @@ def run(ctx: AppContext, quota: int, claims: int, clients: int) -> Outcome:
     if ctx.engine.dialect.name != "postgresql":
         outcome.checks.append(Check("runs on PostgreSQL only", True, "skipped"))
         return outcome
-    tokens = worker_tokens(ctx, register_people(ctx, claims))
-    deposit(ctx, quota * FACE_VALUE_FEN)
-    make_scheme(ctx, code=SCHEME, issuance="claim", quota=quota, budget_fen=quota * FACE_VALUE_FEN)
-    gate_scheme = _gate_scheme(ctx, GATE_SCHEME, quota)
-    asking_scheme = _gate_scheme(ctx, ASKING_GATE_SCHEME, quota)
-    calls = [Call("POST", f"/api/v1/schemes/{SCHEME}/claims", t) for t in tokens.values()]
-    with served_without_rate_limits(ctx, clients) as url:
-        measured = fire_apart(url, calls, clients)
-    # The two straight-SQL runs side by side, after the server has stopped.
-    hot = hot_row_rate(ctx, quota, claims, clients)
-    asking = gate_rate(ctx, asking_scheme.id, quota, claims, clients)
-    memory = ctx.settings.quota_exhausted_memory_seconds
-    gate = gate_rate(ctx, gate_scheme.id, quota, claims, clients, memory)
-    hot_rate = hot.rate
-    outcome.seconds = measured.seconds
+    measured = _http_rush(ctx, quota, claims, clients) if over_http else None
+    started = time.perf_counter()
+    hot_rate = 0.0
+    for n in range(rounds):
+        hot_rate = _sql_round(ctx, outcome, quota, claims, clients, n, rounds)
+    outcome.seconds = measured.seconds if measured else time.perf_counter() - started
+    if measured is None:
+        return outcome
     losers = {LOST[0]}
     outcome.figures += [
-        Figure(
-            f"gate: claims decided per second (SQL, striped quota, a full quota remembered "
-            f"{memory:g} s)",
-            gate.rate,
-            "req/s",
-        ),
-        Figure("gate asking the database for every claim", asking.rate, "req/s"),
-        Figure("baseline hot-row conditional UPDATEs per second", hot_rate, "stmt/s"),
-        Figure("gate: quota gone after (SQL)", gate.last_grant, "s"),
-        Figure("gate asking every time: quota gone after", asking.last_grant, "s"),
-        Figure("hot row: quota gone after", hot.last_grant, "s"),
         Figure("claims answered per second over HTTP (POST …/claims)", measured.rate, "req/s"),
         Figure("winners' p50", measured.latency(0.5, {201}) * 1000, "ms"),
         Figure("winners' p99", measured.latency(0.99, {201}) * 1000, "ms"),
@@ -131,23 +187,7 @@ def run(ctx: AppContext, quota: int, claims: int, clients: int) -> Outcome:
             for (status, code), count in sorted(measured.outcomes().items(), key=str)
         ),
     ]
-    outcome.comparisons += [
-        Comparison(
-            "gate / hot-row UPDATEs per second (both SQL)",
-            f"{gate.rate:,.0f} req/s",
-            f"{hot_rate:,.0f} stmt/s",
-            gate.rate / hot_rate,
-            ">= 2",
-            gate.rate / hot_rate >= 2,
-        ),
-        Comparison(
-            "gate asking every time / hot-row UPDATEs per second",
-            f"{asking.rate:,.0f} req/s",
-            f"{hot_rate:,.0f} stmt/s",
-            asking.rate / hot_rate,
-            "(without the memory, no goal)",
-            None,
-        ),
+    outcome.comparisons.append(
         Comparison(
             "HTTP claims / hot-row UPDATEs per second",
             f"{measured.rate:,.0f} req/s",
@@ -155,20 +195,17 @@ def run(ctx: AppContext, quota: int, claims: int, clients: int) -> Outcome:
             measured.rate / hot_rate,
             "(end to end, no goal)",
             None,
-        ),
-    ]
+        )
+    )
     outcome.checks += _claim_checks(ctx, measured, quota, claims)
-    outcome.checks += [
-        Check(
-            "the hot-row baseline granted exactly the quota",
-            hot.granted == quota,
-            f"{hot.granted:,}",
-        ),
-        Check("the gate granted exactly the quota", gate.granted == quota, f"{gate.granted:,}"),
-        Check(
-            "the gate asking every time granted exactly the quota",
-            asking.granted == quota,
-            f"{asking.granted:,}",
-        ),
-    ]
     return outcome
+
+
+def _http_rush(ctx: AppContext, quota: int, claims: int, clients: int) -> HttpRun:
+    """Every registered person claims once, through a served app with rate limits off."""
+    tokens = worker_tokens(ctx, register_people(ctx, claims))
+    deposit(ctx, quota * FACE_VALUE_FEN)
+    make_scheme(ctx, code=SCHEME, issuance="claim", quota=quota, budget_fen=quota * FACE_VALUE_FEN)
+    calls = [Call("POST", f"/api/v1/schemes/{SCHEME}/claims", t) for t in tokens.values()]
+    with served_without_rate_limits(ctx, clients) as url:
+        return fire_apart(url, calls, clients)

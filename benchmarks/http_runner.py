@@ -18,5 +18,14 @@ def run_http_scenarios(names: tuple[str, ...], plan: Plan, database_url: str) ->
             outcomes.append(enrolment_http.run(ctx, plan.enrolments, plan.enrol_clients))
     if "claim_rush" in names:
         with bench_context(http_database_url(database_url)) as ctx:
-            outcomes.append(claim_rush.run(ctx, plan.quota, plan.claims, plan.claim_clients))
+            outcomes.append(
+                claim_rush.run(
+                    ctx,
+                    plan.quota,
+                    plan.claims,
+                    plan.claim_clients,
+                    rounds=plan.claim_rounds,
+                    over_http=plan.claims_over_http,
+                )
+            )
     return outcomes

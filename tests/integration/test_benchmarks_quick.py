@@ -106,6 +106,22 @@ def test_http_scenarios_count_every_answer(bench_url: str) -> None:
 
 
 @pytest.mark.postgres
+def test_the_claim_rush_alone_in_sql_runs_its_rounds(bench_url: str) -> None:
+    """`claim_rush --claims-sql-only --claim-rounds 2`: the goal's comparison twice, on fresh
+    schemes, and nothing over HTTP."""
+    plan = replace(
+        Plan.quick(), quota=30, claims=90, claim_clients=6, claim_rounds=2, claims_over_http=False
+    )
+
+    (rush,) = run_scenarios(("claim_rush",), plan, bench_url)
+
+    assert rush.correct, [c for c in rush.checks if not c.passed]
+    assert [c.goal for c in rush.comparisons] == [">= 2", "(without the memory, no goal)"] * 2
+    assert sum("granted exactly the quota" in c.label for c in rush.checks) == 6
+    assert not any("HTTP" in f.label or "answered" in f.label for f in rush.figures)
+
+
+@pytest.mark.postgres
 def test_command_exits_zero_when_checks_hold(
     bench_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
