@@ -81,7 +81,7 @@ def _gate_scheme(ctx: AppContext, code: str, quota: int) -> Scheme:
     with ctx.unit_of_work() as uow:
         scheme = uow.schemes.by_code(view.code)
         assert scheme is not None
-        uow.schemes.stripes.lay_out(scheme.id, quota)
+        uow.schemes.stripes.lay_out(scheme.id, scheme.province_code, quota)
         uow.commit()
     return scheme
 

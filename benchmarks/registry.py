@@ -31,17 +31,19 @@ from benchmarks.bulk_rows import Row, copy_line, copy_text, write_rows
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.registry_import import _person_row
 from skillvoucher.config import Settings
-from skillvoucher.demo.registry import store_chunk
+from skillvoucher.demo.registry import DIRECTORY_COLUMNS, store_chunk
 from skillvoucher.demo.synthetic import SyntheticPerson, generate_credit_code, generate_people
 from skillvoucher.domain.ids import new_id
 from skillvoucher.domain.regions import RegionLevel, builtin_regions
-from skillvoucher.persistence.tables import Person
+from skillvoucher.persistence.tables import Person, PersonDirectory
 
 REGISTRY_DAY = date(2026, 3, 1)
 SOURCE = "benchmark-registry"
 CHUNK = 50_000
 ENTERPRISES = 2_000
 COLUMNS = tuple(column.name for column in Person.__table__.columns)
+# Where a person row's directory entry (demo.registry.DIRECTORY_COLUMNS) comes from.
+_ENTRY_FROM = tuple(COLUMNS.index(column) for column in ("id_digest", "province_code", "id"))
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ def person_rows(
         yield tuple(values[column] for column in COLUMNS)
 
 
+def directory_rows(rows: Iterable[Row]) -> Iterator[Row]:
+    """The national directory's entries (``PersonDirectory``) for new people's rows."""
+    for row in rows:
+        yield tuple(row[i] for i in _ENTRY_FROM)
+
+
 def _worker(
     settings: Settings,
     now: datetime,
@@ -113,8 +121,9 @@ def _worker(
         known = set(shanxi_cities())
         people = generate_people(Random(seed), count, cities, employers(seed), REGISTRY_DAY)
         while chunk := list(islice(people, CHUNK)):
-            rows = person_rows(ctx, chunk, known, now)
-            queue.put((len(chunk), "".join(map(copy_line, rows))))
+            rows = list(person_rows(ctx, chunk, known, now))
+            entries = directory_rows(rows)
+            queue.put((len(chunk), "".join(map(copy_line, rows)), "".join(map(copy_line, entries))))
     finally:
         ctx.close()
         queue.put(None)
@@ -146,10 +155,11 @@ def _load_in_parallel(ctx: AppContext, size: int, seed: int, workers: int) -> in
         if item is None:
             finished += 1
             continue
-        count, text = item
+        count, text, entries = item
 
-        def write(session: Any, text: str = text) -> None:
+        def write(session: Any, text: str = text, entries: str = entries) -> None:
             copy_text(session, Person, COLUMNS, text)
+            copy_text(session, PersonDirectory, DIRECTORY_COLUMNS, entries)
 
         store_chunk(ctx, SOURCE, count, write)
         written += count
@@ -168,8 +178,9 @@ def _load_in_process(ctx: AppContext, size: int, seed: int) -> int:
     while chunk := list(islice(people, CHUNK)):
 
         def write(session: Any, chunk: list[SyntheticPerson] = chunk) -> None:
-            rows = person_rows(ctx, chunk, known, ctx.clock())
+            rows = list(person_rows(ctx, chunk, known, ctx.clock()))
             write_rows(session, Person, COLUMNS, rows)
+            write_rows(session, PersonDirectory, DIRECTORY_COLUMNS, directory_rows(rows))
 
         store_chunk(ctx, SOURCE, len(chunk), write)
         written += len(chunk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,29 @@ def test_a_password_in_the_database_url_is_never_shown(tmp_path: Path) -> None:
     assert status.exit_code == 1
     assert "s3cret-pw" not in status.output
     assert one_line(status).endswith("[database_unavailable]")
+
+
+def test_citus_ddl_prints_how_to_distribute_the_database(upgraded: Workspace) -> None:
+    result = upgraded.run("db", "citus-ddl", "--shard-count", "32")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "CREATE EXTENSION IF NOT EXISTS citus;"
+    assert "SET citus.shard_count = 32;" in lines
+    assert (
+        "SELECT create_distributed_table('vouchers', 'province_code',"
+        " colocate_with => 'audit_chain_heads');" in lines
+    )
+    assert "SELECT create_reference_table('regions');" in lines
+    assert all(line.endswith(";") for line in lines)
+
+
+def test_citus_ddl_refuses_a_schema_that_breaks_a_rule(upgraded: Workspace) -> None:
+    with sqlite3.connect(upgraded.directory / "skillvoucher.db") as connection:
+        connection.execute("CREATE TABLE scratchpad (id TEXT PRIMARY KEY)")
+
+    result = upgraded.run("db", "citus-ddl")
+
+    assert result.exit_code == 1
+    assert "error: scratchpad: not placed" in result.output
+    assert "create_distributed_table" not in result.output

@@ -67,7 +67,7 @@ def grant_consent(ctx: AppContext, voucher_id: uuid.UUID) -> ConsentGrant:
         voucher = _voucher(uow, voucher_id)
         if voucher.status is not VoucherStatus.ISSUED:
             raise VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}")
-        code, row = new_consent_code(ctx, voucher_id, now, expires_at)
+        code, row = new_consent_code(ctx, voucher_id, voucher.province_code, now, expires_at)
         uow.vouchers.add_consent_code(row)
         uow.audit.record(
             at=now,

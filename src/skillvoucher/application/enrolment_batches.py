@@ -300,7 +300,7 @@ def _grant_chunk(ctx: AppContext, voucher_ids: Sequence[uuid.UUID]) -> list[Cons
             if voucher.status is not VoucherStatus.ISSUED:
                 outcomes.append(VoucherNotUsable(f"voucher {voucher_id} is {voucher.status.value}"))
                 continue
-            code, row = new_consent_code(ctx, voucher_id, now, expires_at)
+            code, row = new_consent_code(ctx, voucher_id, voucher.province_code, now, expires_at)
             rows.append(row)
             audit.append(
                 {

@@ -56,13 +56,14 @@ def consent_digest(ctx: AppContext, voucher_id: uuid.UUID, code: str) -> str:
 
 
 def new_consent_code(
-    ctx: AppContext, voucher_id: uuid.UUID, now: datetime, expires_at: datetime
+    ctx: AppContext, voucher_id: uuid.UUID, province: str, now: datetime, expires_at: datetime
 ) -> tuple[str, dict[str, Any]]:
     """A fresh six-digit consent code and the row that stores only its digest."""
     code = f"{secrets.randbelow(1_000_000):06d}"
     row = {
         "id": new_id(),
         "voucher_id": voucher_id,
+        "province_code": province,  # the voucher's
         "code_digest": consent_digest(ctx, voucher_id, code),
         "created_at": now,
         "expires_at": expires_at,

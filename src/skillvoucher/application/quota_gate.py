@@ -87,7 +87,7 @@ def take_place(uow: UnitOfWork, scheme: Scheme, person_id: uuid.UUID) -> bool:
             if laid_out or stripes.gate(scheme.id).quota >= scheme.quota:
                 _seen_exhausted.add(scheme.id)
                 return False
-            stripes.lay_out(scheme.id, scheme.quota)
+            stripes.lay_out(scheme.id, scheme.province_code, scheme.quota)
             laid_out = True
             continue
         if stripes.take(scheme.id, nearest):

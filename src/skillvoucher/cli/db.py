@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 import typer
 from sqlalchemy.engine import make_url
 
@@ -11,9 +12,12 @@ from skillvoucher.application.sign_in import purge_ended_sessions
 from skillvoucher.cli.context import open_app
 from skillvoucher.cli.errors import EXIT_FAILED
 from skillvoucher.cli.output import details, stdout
-from skillvoucher.persistence import migrate
+from skillvoucher.persistence import distribution, migrate
 
-app = typer.Typer(help="Database schema: upgrade and status.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: upgrade, status, and the DDL that distributes it over Citus.",
+    no_args_is_help=True,
+)
 
 
 @app.command("upgrade")
@@ -58,3 +62,21 @@ def purge() -> None:
         sessions = purge_ended_sessions(ctx)
         answers = purge_expired(ctx)
     stdout().print(f"purged {sessions} ended sessions and {answers} kept idempotent answers")
+
+
+@app.command("citus-ddl")
+def citus_ddl(
+    shard_count: int = typer.Option(64, min=1, help="Shards per distributed table."),
+) -> None:
+    """Print the SQL that spreads this database over Citus, sharded by province (to run on the
+    coordinator once the workers are added; docs/scaling.md). Checks the schema against the
+    rules Citus enforces first, and exits 1 listing what breaks them."""
+    with open_app() as ctx, ctx.engine.connect() as connection:
+        problems = distribution.schema_problems(connection)
+        present = sa.inspect(connection).get_table_names()
+    if problems:
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    for statement in distribution.citus_ddl(shard_count, present):
+        typer.echo(f"{statement};")

@@ -39,7 +39,7 @@ from skillvoucher.config import Settings
 from skillvoucher.demo.files import PEOPLE_HEADER, people_file_row, write_people
 from skillvoucher.demo.synthetic import SyntheticPerson, generate_people
 from skillvoucher.persistence.bulk_copy import copy_line, copy_lines, text_id
-from skillvoucher.persistence.tables import Person
+from skillvoucher.persistence.tables import Person, PersonDirectory
 
 # People per transaction: large enough that COPY streams, small enough to keep memory flat.
 _CHUNK = 50_000
@@ -147,9 +147,9 @@ def load_registry(
     stored = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerow(PEOPLE_HEADER)
-        for count, file_text, copy_text in chunks:
+        for count, file_text, people_text, directory_text in chunks:
             handle.write(file_text)
-            store_chunk(ctx, path.name, count, _copied(copy_text))
+            store_chunk(ctx, path.name, count, copied_people(people_text, directory_text))
             stored += count
             if progress is not None:
                 progress(stored)
@@ -168,21 +168,24 @@ def _noted(applicants: Applicants, person: SyntheticPerson) -> SyntheticPerson:
     return person
 
 
-Chunk = tuple[int, str, str]
-"""How many people, their lines of the registry file, their rows as COPY text."""
+Chunk = tuple[int, str, str, str]
+"""How many people, their lines of the registry file, their rows and their entries in the
+national directory as COPY text."""
 
 
 def _chunk(ctx: AppContext, people: list[SyntheticPerson], known: set[str], now: datetime) -> Chunk:
     file_text = io.StringIO()
     writer = csv.writer(file_text)
     rows = []
+    entries = []
     for person in people:
         line = people_file_row(person)
         writer.writerow(line)
         values = _person_row(ctx, dict(zip(PEOPLE_HEADER, line, strict=True)), known, known)
         values.update(id=text_id(), created_at=now, updated_at=now)
         rows.append(copy_line([values[column] for column in _COLUMNS]))
-    return len(people), file_text.getvalue(), "".join(rows)
+        entries.append(copy_line(directory_entry(values)))
+    return len(people), file_text.getvalue(), "".join(rows), "".join(entries)
 
 
 def _made_here(
@@ -282,5 +285,20 @@ def store_chunk(
         uow.commit()
 
 
-def _copied(copy_text: str) -> Callable[[Session], object]:
-    return lambda session: copy_lines(session, Person.__tablename__, _COLUMNS, (copy_text,))
+def directory_entry(person: dict[str, Any]) -> list[Any]:
+    """A new person's row of ``person_directory``, in ``DIRECTORY_COLUMNS`` order."""
+    return [person["id_digest"], person["province_code"], person["id"]]
+
+
+DIRECTORY_COLUMNS = ("id_digest", "province_code", "person_id")
+
+
+def copied_people(people_text: str, directory_text: str) -> Callable[[Session], object]:
+    """The write of a chunk of new people: their rows and their entries in the national
+    directory (``PersonDirectory``), both by COPY, in one transaction with ``store_chunk``."""
+
+    def write(session: Session) -> None:
+        copy_lines(session, Person.__tablename__, _COLUMNS, (people_text,))
+        copy_lines(session, PersonDirectory.__tablename__, DIRECTORY_COLUMNS, (directory_text,))
+
+    return write

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from skillvoucher.domain.errors import DomainError
 
@@ -23,11 +23,39 @@ def alembic_config() -> Config:
     return config
 
 
+class MigrationBrokeReferences(DomainError):
+    code = "migration_broke_references"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a key by rebuilding the table, and dropping the old one would
+            # trip the references to it; its documented procedure switches foreign keys off
+            # (outside the transaction: inside it the pragma does nothing) and checks them all
+            # before commit.
+            _sqlite_pragma(connection, "foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and (
+                    broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                ):
+                    raise MigrationBrokeReferences(
+                        f"the migration would leave {len(broken)} broken references, the first"
+                        f" in table {broken[0][0]}: nothing was changed"
+                    )
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "foreign_keys=ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    # On the driver's connection, which runs it at once: SQLAlchemy's would begin a transaction.
+    connection.connection.driver_connection.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
 
 
 def head_revision() -> str | None:

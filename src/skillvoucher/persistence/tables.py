@@ -1,5 +1,7 @@
 """The relational schema. Every hot table carries ``region_code`` and ``province_code`` so that
-region scoping is one predicate and a distributed deployment can shard by province."""
+region scoping is one predicate, and has ``province_code`` in its keys and in its references to
+the province's other tables so that a distributed deployment can shard by province
+(decision 19; where each table goes: ``persistence/distribution.py``)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,29 @@ CreditCode = sa.String(18)
 Fen = sa.BigInteger()
 
 
+def province_key(*columns: str) -> sa.PrimaryKeyConstraint:
+    """A primary key that ends with ``province_code``: what Citus asks of a table distributed by
+    province (decision 19). The row's own key leads, so a look-up by it alone stays one index
+    probe; the mapper keeps that key alone as the row's identity."""
+    return sa.PrimaryKeyConstraint(*columns, "province_code")
+
+
+def identity(*columns: Any) -> dict[str, Any]:
+    """Mapper arguments that keep the row's own key as its identity under ``province_key``:
+    ``session.get(Voucher, id)`` and the identity map work as before."""
+    return {"primary_key": list(columns)}
+
+
+def same_province(column: str, table: str) -> sa.ForeignKeyConstraint:
+    """A reference to a row of the same province, ``(column, province_code)`` to that table's
+    ``(id, province_code)``: Citus accepts a foreign key between distributed tables only when it
+    includes the distribution column, and it holds here because a scheme's vouchers,
+    enrolments, settlement and ledger all stay in the scheme's province."""
+    return sa.ForeignKeyConstraint(
+        [column, "province_code"], [f"{table}.id", f"{table}.province_code"]
+    )
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     # SQLAlchemy reads this class attribute itself; it is configuration, never mutated.
@@ -63,13 +88,17 @@ class FundAccount(Base):
     """The region's special account; ``available_fen`` mirrors its ledger bucket as a guard."""
 
     __tablename__ = "fund_accounts"
-    __table_args__ = (sa.CheckConstraint("available_fen >= 0", name="not_overdrawn"),)
+    __table_args__ = (
+        province_key("region_code"),
+        sa.CheckConstraint("available_fen >= 0", name="not_overdrawn"),
+    )
 
-    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
     province_code: Mapped[str] = mapped_column(RegionCode)
     name: Mapped[str] = mapped_column(sa.String(120))
     available_fen: Mapped[int] = mapped_column(Fen, default=0)
     created_at: Mapped[datetime]
+    __mapper_args__ = identity(region_code)
 
 
 class Person(Base):
@@ -77,13 +106,17 @@ class Person(Base):
 
     __tablename__ = "people"
     __table_args__ = (
+        province_key("id"),
+        # One person in the nation is person_directory's to keep; this also finds them.
+        sa.UniqueConstraint("id_digest", "province_code"),
         sa.Index(None, "household_region", "target_groups_mask"),
         # Risk flags look for many holders behind one mobile number.
         sa.Index(None, "mobile"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    id_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    id_digest: Mapped[str] = mapped_column(sa.String(64))
     id_masked: Mapped[str] = mapped_column(sa.String(18))
     name: Mapped[str] = mapped_column(sa.String(50))
     mobile: Mapped[str | None] = mapped_column(sa.String(11))
@@ -97,6 +130,19 @@ class Person(Base):
     content_digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class PersonDirectory(Base):
+    """Where each resident ID's one row of ``people`` lives: the guard of "one person in the
+    nation" once ``people`` is spread by province (decision 19), where a unique key can only
+    hold within a province. Written in the transaction that writes the person; distributed by
+    ``id_digest`` on Citus, so that this key stays national."""
+
+    __tablename__ = "person_directory"
+
+    id_digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    person_id: Mapped[uuid.UUID]
 
 
 class Institution(Base):
@@ -129,14 +175,16 @@ class Institution(Base):
 class Course(Base):
     __tablename__ = "courses"
     __table_args__ = (
-        sa.UniqueConstraint("institution_id", "course_code"),
+        province_key("id"),
+        sa.UniqueConstraint("institution_id", "course_code", "province_code"),
         sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
         sa.CheckConstraint("hours > 0", name="hours_positive"),
         sa.CheckConstraint("enrolled_count <= capacity", name="within_capacity"),
         sa.Index(None, "region_code", "occupation_code"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
     course_code: Mapped[str] = mapped_column(sa.String(40))
     name: Mapped[str] = mapped_column(sa.String(120))
@@ -169,12 +217,16 @@ class Scheme(Base):
 
     __tablename__ = "schemes"
     __table_args__ = (
+        province_key("id"),
+        # National uniqueness of the code is scheme_codes' to keep; this also finds schemes.
+        sa.UniqueConstraint("code", "province_code"),
         sa.CheckConstraint("issued_count <= quota", name="within_quota"),
         sa.CheckConstraint("available_fen >= 0", name="not_overdrawn"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    code: Mapped[str] = mapped_column(sa.String(40))
     name: Mapped[str] = mapped_column(sa.String(120))
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     province_code: Mapped[str] = mapped_column(RegionCode)
@@ -191,6 +243,18 @@ class Scheme(Base):
     launched_at: Mapped[datetime | None]
 
 
+class SchemeCode(Base):
+    """Every scheme's code, once in the nation: scheme codes name schemes in URLs and files
+    wherever they are used. A scheme row is in its province (decision 19); this small table,
+    written when a scheme is created, is copied to every node on Citus."""
+
+    __tablename__ = "scheme_codes"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    province_code: Mapped[str] = mapped_column(RegionCode)
+    scheme_id: Mapped[uuid.UUID]
+
+
 class SchemeQuotaStripe(Base):
     """A share of a scheme's quota that claims take places from (``domain/quota_stripes.py``):
     claimants spread over the stripes instead of all queueing for the scheme's one counter.
@@ -198,12 +262,18 @@ class SchemeQuotaStripe(Base):
     the same transaction as the stripe, and refuses to pass the quota whatever the stripes say."""
 
     __tablename__ = "scheme_quota_stripes"
-    __table_args__ = (sa.CheckConstraint("taken >= 0 AND taken <= quota", name="within_share"),)
+    __table_args__ = (
+        province_key("scheme_id", "stripe"),
+        same_province("scheme_id", "schemes"),
+        sa.CheckConstraint("taken >= 0 AND taken <= quota", name="within_share"),
+    )
 
-    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"), primary_key=True)
-    stripe: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    scheme_id: Mapped[uuid.UUID] = mapped_column()
+    stripe: Mapped[int] = mapped_column(sa.SmallInteger)
+    province_code: Mapped[str] = mapped_column(RegionCode)  # the scheme's
     quota: Mapped[int]
     taken: Mapped[int]
+    __mapper_args__ = identity(scheme_id, stripe)
 
 
 class SchemeQuotaGate(Base):
@@ -212,28 +282,40 @@ class SchemeQuotaGate(Base):
     claim that finds it at 0 is refused after reading this one row, not every stripe."""
 
     __tablename__ = "scheme_quota_gates"
-    __table_args__ = (sa.CheckConstraint("open_stripes >= 0", name="not_negative"),)
+    __table_args__ = (
+        province_key("scheme_id"),
+        same_province("scheme_id", "schemes"),
+        sa.CheckConstraint("open_stripes >= 0", name="not_negative"),
+    )
 
-    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"), primary_key=True)
+    scheme_id: Mapped[uuid.UUID] = mapped_column()
+    province_code: Mapped[str] = mapped_column(RegionCode)  # the scheme's
     open_stripes: Mapped[int] = mapped_column(sa.SmallInteger)
     quota: Mapped[int]  # the stripes' shares added up: less than the scheme's once it is raised
+    __mapper_args__ = identity(scheme_id)
 
 
 class Voucher(Base):
     __tablename__ = "vouchers"
     __table_args__ = (
+        province_key("id"),
+        same_province("scheme_id", "schemes"),
+        same_province("course_id", "courses"),
         # One voucher per person per scheme: makes push issuance re-runnable and same-person
         # claim races harmless.
-        sa.UniqueConstraint("scheme_id", "person_id"),
+        sa.UniqueConstraint("scheme_id", "person_id", "province_code"),
         sa.Index(None, "scheme_id", "status"),
         sa.Index(None, "region_code", "status"),
         sa.Index(None, "institution_id", "status"),
         sa.Index(None, "status", "valid_until"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"))
-    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    scheme_id: Mapped[uuid.UUID]
+    # No foreign key to people: a scheme may admit holders from another province
+    # (decision 19), whose row lives there.
+    person_id: Mapped[uuid.UUID] = mapped_column(index=True)
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
     holder_region: Mapped[str] = mapped_column(RegionCode)
@@ -244,7 +326,7 @@ class Voucher(Base):
     valid_until: Mapped[datetime]
     key_id: Mapped[str | None] = mapped_column(sa.String(40))
     credential: Mapped[str | None] = mapped_column(sa.Text)
-    course_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("courses.id"))
+    course_id: Mapped[uuid.UUID | None]
     institution_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("institutions.id"))
     redeemable_fen: Mapped[int | None] = mapped_column(Fen)
     enrolled_at: Mapped[datetime | None]
@@ -262,9 +344,12 @@ class ConsentCode(Base):
     """A short-lived one-time code from the holder's e-SSC side, stored as a digest."""
 
     __tablename__ = "consent_codes"
+    __table_args__ = (province_key("id"), same_province("voucher_id", "vouchers"))
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    province_code: Mapped[str] = mapped_column(RegionCode)  # the voucher's
     code_digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -274,10 +359,14 @@ class ConsentCode(Base):
 class Enrolment(Base):
     __tablename__ = "enrolments"
     __table_args__ = (
+        province_key("id"),
+        same_province("voucher_id", "vouchers"),
+        same_province("course_id", "courses"),
         # At most one live enrolment per voucher, whatever the concurrency.
         sa.Index(
             "uq_enrolments_voucher_active",
             "voucher_id",
+            "province_code",
             unique=True,
             sqlite_where=sa.text("status = 'active'"),
             postgresql_where=sa.text("status = 'active'"),
@@ -288,11 +377,12 @@ class Enrolment(Base):
         sa.Index(None, "institution_id", "enrolled_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"))
-    course_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("courses.id"))
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    voucher_id: Mapped[uuid.UUID]
+    course_id: Mapped[uuid.UUID]
     institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
-    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"))
+    person_id: Mapped[uuid.UUID]  # no foreign key: see Voucher.person_id
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
     occupation_code: Mapped[str] = mapped_column(sa.String(12))
@@ -307,17 +397,21 @@ class Enrolment(Base):
 class AttendanceEvent(Base):
     __tablename__ = "attendance_events"
     __table_args__ = (
+        province_key("id"),
+        same_province("enrolment_id", "enrolments"),
+        same_province("voucher_id", "vouchers"),
         # A re-sent event (same enrolment, source and time) is the same event: re-runnable uploads.
-        sa.UniqueConstraint("enrolment_id", "source", "occurred_at"),
+        sa.UniqueConstraint("enrolment_id", "source", "occurred_at", "province_code"),
         sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
         # Attendance checks look at a device's, or an institution's, check-ins around a moment.
         sa.Index(None, "device_id", "occurred_at"),
         sa.Index(None, "institution_id", "occurred_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("enrolments.id"))
-    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    enrolment_id: Mapped[uuid.UUID]
+    voucher_id: Mapped[uuid.UUID] = mapped_column(index=True)
     institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
@@ -330,9 +424,13 @@ class AttendanceEvent(Base):
 
 class SettlementBatch(Base):
     __tablename__ = "settlement_batches"
-    __table_args__ = (sa.UniqueConstraint("institution_id", "period_start", "period_end"),)
+    __table_args__ = (
+        province_key("id"),
+        sa.UniqueConstraint("institution_id", "period_start", "period_end", "province_code"),
+    )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"))
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
@@ -356,15 +454,20 @@ class SettlementBatch(Base):
 class SettlementLine(Base):
     __tablename__ = "settlement_lines"
     __table_args__ = (
+        province_key("id"),
+        same_province("batch_id", "settlement_batches"),
+        same_province("voucher_id", "vouchers"),
+        same_province("scheme_id", "schemes"),
         # A stage of a voucher is settled once: re-running a period creates nothing twice.
-        sa.UniqueConstraint("voucher_id", "stage_index"),
+        sa.UniqueConstraint("voucher_id", "stage_index", "province_code"),
         sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    batch_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("settlement_batches.id"), index=True)
-    voucher_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vouchers.id"))
-    scheme_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schemes.id"))
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    batch_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    voucher_id: Mapped[uuid.UUID]
+    scheme_id: Mapped[uuid.UUID]
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
     stage_index: Mapped[int]
@@ -378,13 +481,18 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
+        province_key("id"),
+        same_province("scheme_id", "schemes"),
+        same_province("voucher_id", "vouchers"),
+        same_province("settlement_batch_id", "settlement_batches"),
         sa.Index(None, "region_code", "account"),
         sa.Index(None, "scheme_id", "account"),
         sa.Index(None, "voucher_id"),
         sa.Index(None, "journal_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     journal_id: Mapped[uuid.UUID]
     kind: Mapped[JournalKind] = mapped_column(str_enum(JournalKind, "journal_kind"))
     reverses: Mapped[JournalKind | None] = mapped_column(str_enum(JournalKind, "reversed_kind"))
@@ -392,12 +500,10 @@ class LedgerEntry(Base):
     amount_fen: Mapped[int] = mapped_column(Fen)
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
-    scheme_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("schemes.id"))
-    voucher_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("vouchers.id"))
+    scheme_id: Mapped[uuid.UUID | None]
+    voucher_id: Mapped[uuid.UUID | None]
     institution_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("institutions.id"))
-    settlement_batch_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("settlement_batches.id")
-    )
+    settlement_batch_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]
 
 
@@ -406,6 +512,7 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (
+        province_key("id"),
         sa.Index(None, "entity_type", "entity_id"),
         sa.Index(None, "region_code", "occurred_at"),
         # The risk rules count recent events of one kind (attendance refusals) nationwide.
@@ -413,7 +520,8 @@ class AuditEvent(Base):
         sa.UniqueConstraint("province_code", "seq"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     occurred_at: Mapped[datetime]
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
@@ -459,15 +567,20 @@ class SignInSession(Base):
     The same row backs a browser cookie (with its CSRF token) or an API bearer token."""
 
     __tablename__ = "sign_in_sessions"
-    __table_args__ = (sa.Index(None, "expires_at"),)
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("id", "token_digest"),
+        sa.Index(None, "expires_at"),
+    )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
     csrf_digest: Mapped[str] = mapped_column(sa.String(64))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("staff_accounts.id"), index=True
     )
-    person_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    # No foreign key to people: sessions are distributed by token, people by province.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
@@ -502,11 +615,13 @@ class IdempotencyRecord(Base):
 
     __tablename__ = "idempotency_records"
     __table_args__ = (
+        sa.PrimaryKeyConstraint("id", "principal"),
         sa.UniqueConstraint("principal", "key"),
         sa.Index(None, "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     principal: Mapped[str] = mapped_column(sa.String(80))
     key: Mapped[str] = mapped_column(sa.String(100))
     request_digest: Mapped[str] = mapped_column(sa.String(64))
@@ -522,12 +637,14 @@ class FundTransfer(Base):
 
     __tablename__ = "fund_transfers"
     __table_args__ = (
+        province_key("id"),
         sa.CheckConstraint("amount_fen > 0", name="positive"),
         sa.Index(None, "from_region", "status"),
         sa.Index(None, "to_region", "status"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
     from_region: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
     to_region: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
     region_code: Mapped[str] = mapped_column(RegionCode)  # the sender: who scopes the request
@@ -559,13 +676,20 @@ class CourseRating(Base):
     portal shows each institution's average beside its completion and certificate rates."""
 
     __tablename__ = "course_ratings"
-    __table_args__ = (sa.CheckConstraint("score >= 1 AND score <= 5", name="score_range"),)
+    __table_args__ = (
+        province_key("id"),
+        same_province("enrolment_id", "enrolments"),
+        same_province("course_id", "courses"),
+        sa.UniqueConstraint("enrolment_id", "province_code"),
+        sa.CheckConstraint("score >= 1 AND score <= 5", name="score_range"),
+    )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("enrolments.id"), unique=True)
-    course_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("courses.id"))
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    enrolment_id: Mapped[uuid.UUID]
+    course_id: Mapped[uuid.UUID]
     institution_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"))
+    person_id: Mapped[uuid.UUID]  # no foreign key: see Voucher.person_id
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
     score: Mapped[int] = mapped_column(sa.SmallInteger)
@@ -580,14 +704,17 @@ class HolderNotice(Base):
 
     __tablename__ = "holder_notices"
     __table_args__ = (
+        province_key("id"),
+        same_province("voucher_id", "vouchers"),
         # Deliverers claim due rows in this order.
         sa.Index(None, "delivered_at", "next_attempt_at"),
         sa.Index(None, "person_id", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("people.id"))
-    voucher_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("vouchers.id"))
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    person_id: Mapped[uuid.UUID]  # no foreign key: see Voucher.person_id
+    voucher_id: Mapped[uuid.UUID | None]
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
     kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind, "notice_kind"))
@@ -607,18 +734,22 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
     __table_args__ = (
+        province_key("id"),
+        same_province("voucher_id", "vouchers"),
+        same_province("batch_id", "settlement_batches"),
         sa.Index(None, "voucher_id", "status"),
         sa.Index(None, "subject_kind", "subject_id", "status"),
         sa.Index(None, "region_code", "status"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    voucher_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("vouchers.id"))
-    person_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("people.id"))
+    id: Mapped[uuid.UUID] = mapped_column()
+    __mapper_args__ = identity(id)
+    voucher_id: Mapped[uuid.UUID | None]
+    person_id: Mapped[uuid.UUID | None]  # no foreign key: see Voucher.person_id
     subject_kind: Mapped[DisputeSubject] = mapped_column(str_enum(DisputeSubject, "subject_kind"))
     subject_id: Mapped[uuid.UUID]
     # Set for subjects inside a batch (a line, a batch objection): that batch's payment waits.
-    batch_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("settlement_batches.id"))
+    batch_id: Mapped[uuid.UUID | None]
     reason: Mapped[str] = mapped_column(sa.String(500))
     status: Mapped[DisputeStatus] = mapped_column(str_enum(DisputeStatus, "dispute_status"))
     opened_at: Mapped[datetime]
@@ -630,7 +761,10 @@ class Dispute(Base):
     province_code: Mapped[str] = mapped_column(RegionCode)
 
 
-TallyId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid autoincrement
+# Filled by the database, never by the ORM: on PostgreSQL from the sequence migration 0010 made
+# (BIGSERIAL), on SQLite by the inserting statement (tally_sql._insert). SQLAlchemy cannot
+# declare an autoincrement inside a composite key on SQLite, hence autoincrement=False.
+TallyId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class VoucherTally(Base):
@@ -639,9 +773,10 @@ class VoucherTally(Base):
     and folded into one row per key from time to time. A figure is the SUM over its rows."""
 
     __tablename__ = "voucher_tallies"
-    __table_args__ = (sa.Index(None, "dimension", "region_code"),)
+    __table_args__ = (province_key("id"), sa.Index(None, "dimension", "region_code"))
 
-    id: Mapped[int] = mapped_column(TallyId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(TallyId, autoincrement=False)
+    __mapper_args__ = identity(id)
     # No foreign keys: the rows are derived, and a trigger need not pay for checking them.
     scheme_id: Mapped[uuid.UUID]
     region_code: Mapped[str] = mapped_column(RegionCode)
@@ -673,9 +808,10 @@ class LedgerTally(Base):
     trigger with every posting (see ``VoucherTally``)."""
 
     __tablename__ = "ledger_tallies"
-    __table_args__ = (sa.Index(None, "region_code"),)
+    __table_args__ = (province_key("id"), sa.Index(None, "region_code"))
 
-    id: Mapped[int] = mapped_column(TallyId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(TallyId, autoincrement=False)
+    __mapper_args__ = identity(id)
     region_code: Mapped[str] = mapped_column(RegionCode)
     province_code: Mapped[str] = mapped_column(RegionCode)
     account: Mapped[str] = mapped_column(sa.String(20))

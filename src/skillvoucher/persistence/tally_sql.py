@@ -181,23 +181,44 @@ def _any_nonzero(sums: list[str]) -> str:
 
 
 def insert_tallies(source: str, month: Month) -> str:
-    columns = ", ".join(TALLY_KEYS + TALLY_MEASURES)
-    return f"INSERT INTO voucher_tallies ({columns}) {tally_select(source, month)}"
+    return _insert(
+        "voucher_tallies", TALLY_KEYS + TALLY_MEASURES, tally_select(source, month), month
+    )
+
+
+def _insert(table: str, columns: tuple[str, ...], rows: str, month: Month) -> str:
+    """INSERT the SELECT ``rows`` into a tally table. On PostgreSQL the id comes from its
+    sequence. On SQLite the statement numbers the rows after the highest id: with the key
+    ``(id, province_code)`` (decision 19) the id is no longer the rowid SQLite fills in, and
+    folding still relies on ids that only grow."""
+    names = ", ".join(columns)
+    if month is not sqlite_month:
+        return f"INSERT INTO {table} ({names}) {rows}"
+    return (
+        f"INSERT INTO {table} (id, {names}) SELECT {_next_id(table)} - 1 + ROW_NUMBER() OVER (),"
+        f" numbered.* FROM ({rows}) AS numbered"
+    )
+
+
+def _next_id(table: str) -> str:
+    return f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table})"
 
 
 def _columns_of(alias: str) -> str:
     return ", ".join(f"{alias}.{c} AS {c}" for c in VOUCHER_COLUMNS)
 
 
-def _ledger_insert(rows: str, sign: str = "") -> str:
+def _ledger_insert(rows: str, sign: str = "", month: Month | None = None) -> str:
     """Ledger tally rows for the postings in ``rows`` (a table name), counted in (``sign`` "")
-    or out ("-")."""
-    columns = ", ".join(LEDGER_KEYS + LEDGER_MEASURES)
+    or out ("-"); ``month`` tells the dialect (see ``_insert``)."""
     keys = ", ".join(LEDGER_KEYS)
-    return (
-        f"INSERT INTO ledger_tallies ({columns}) SELECT {keys}, SUM({sign}amount_fen),"
+    return _insert(
+        "ledger_tallies",
+        LEDGER_KEYS + LEDGER_MEASURES,
+        f"SELECT {keys}, SUM({sign}amount_fen),"
         f" SUM(CASE WHEN amount_fen > 0 THEN {sign}amount_fen ELSE 0 END)"
-        f" FROM {rows} GROUP BY {keys}"
+        f" FROM {rows} GROUP BY {keys}",
+        month or postgres_month,
     )
 
 
@@ -429,6 +450,7 @@ def sqlite_ddl() -> list[str]:
         " NEW.created_at AS money_at FROM vouchers AS v WHERE v.id = NEW.voucher_id)"
     )
     ledger_columns = ", ".join(LEDGER_KEYS + LEDGER_MEASURES)
+    ledger_id = _next_id("ledger_tallies")
     inserted = f"({_sqlite_row('NEW', 1)})"
     deleted = f"({_sqlite_row('OLD', -1)})"
     return [
@@ -442,11 +464,11 @@ def sqlite_ddl() -> list[str]:
         f" WHEN NEW.account IN {MONEY_ACCOUNTS} AND NEW.voucher_id IS NOT NULL BEGIN "
         f"{insert_tallies(money_source, m)}; END",
         "CREATE TRIGGER tally_ledger_inserted AFTER INSERT ON ledger_entries BEGIN "
-        f"INSERT INTO ledger_tallies ({ledger_columns}) VALUES (NEW.region_code,"
+        f"INSERT INTO ledger_tallies (id, {ledger_columns}) VALUES ({ledger_id}, NEW.region_code,"
         " NEW.province_code, NEW.account, NEW.kind, NEW.amount_fen,"
         " MAX(NEW.amount_fen, 0)); END",
         "CREATE TRIGGER tally_ledger_deleted AFTER DELETE ON ledger_entries BEGIN "
-        f"INSERT INTO ledger_tallies ({ledger_columns}) VALUES (OLD.region_code,"
+        f"INSERT INTO ledger_tallies (id, {ledger_columns}) VALUES ({ledger_id}, OLD.region_code,"
         " OLD.province_code, OLD.account, OLD.kind, -OLD.amount_fen,"
         " -MAX(OLD.amount_fen, 0)); END",
     ]
@@ -479,17 +501,20 @@ def backfill(month: Month, no_moment: str) -> list[str]:
     return [
         insert_tallies(vouchers, month),
         insert_tallies(_pg_money_source("ledger_entries", ""), month),
-        _ledger_insert("ledger_entries"),
+        _ledger_insert("ledger_entries", month=month),
     ]
 
 
-def _folded(table: str, keys: tuple[str, ...], measures: tuple[str, ...], rows: str) -> str:
+def _folded(table: str, rows: str, month: Month) -> str:
+    keys, measures = _shape(table)
     sums = [f"SUM({m})" for m in measures]
     key_list = ", ".join(keys)
-    return (
-        f"INSERT INTO {table} ({key_list}, {', '.join(measures)})"
-        f" SELECT {key_list}, {', '.join(sums)} FROM {rows}"
-        f" GROUP BY {key_list} HAVING {_any_nonzero(sums)}"
+    return _insert(
+        table,
+        keys + measures,
+        f"SELECT {key_list}, {', '.join(sums)} FROM {rows}"
+        f" GROUP BY {key_list} HAVING {_any_nonzero(sums)}",
+        month,
     )
 
 
@@ -497,9 +522,8 @@ def postgres_compaction(table: str) -> str:
     """Fold the rows this statement can see into one per key, in one statement: rows that
     concurrent transactions add meanwhile are neither seen nor deleted, so nothing is counted
     twice or lost."""
-    keys, measures = _shape(table)
     return f"WITH gone AS (DELETE FROM {table} RETURNING *) " + _folded(
-        table, keys, measures, "gone"
+        table, "gone", postgres_month
     )
 
 
@@ -507,9 +531,8 @@ def sqlite_compaction(table: str) -> list[str]:
     """The same on SQLite, which has no DELETE in a WITH: fold the rows up to the highest id,
     then delete them. SQLite lets one writer at a time hold the database, and gives ids in
     increasing order, so no row below that id can appear between the two statements."""
-    keys, measures = _shape(table)
     upto = f"(SELECT * FROM {table} WHERE id <= :last_id) AS upto"
-    return [_folded(table, keys, measures, upto), f"DELETE FROM {table} WHERE id <= :last_id"]
+    return [_folded(table, upto, sqlite_month), f"DELETE FROM {table} WHERE id <= :last_id"]
 
 
 def _shape(table: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

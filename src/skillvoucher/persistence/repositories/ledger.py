@@ -330,7 +330,7 @@ class LedgerRepository:
                 available_fen=0,
                 created_at=at,
             )
-            .on_conflict_do_nothing(index_elements=["region_code"])
+            .on_conflict_do_nothing(index_elements=["region_code", "province_code"])
         )
         self._session.execute(stmt)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from skillvoucher.domain.schemes import HolderHistory
 from skillvoucher.domain.vouchers import OPEN_STATUSES, VoucherStatus
 from skillvoucher.persistence.repositories.dialect import plain_update, upsert_insert
-from skillvoucher.persistence.tables import Person, Voucher
+from skillvoucher.persistence.tables import Person, PersonDirectory, Voucher
 
 _UPDATABLE = (
     "id_masked",
@@ -37,36 +37,75 @@ class PeopleRepository:
         """Insert new people and update changed ones, keyed by ID digest.
 
         A row whose ``content_digest`` equals the stored one is left alone, so re-importing a
-        file changes nothing. Returns (inserted, updated).
+        file changes nothing. A new person is claimed in ``person_directory`` first: of two
+        imports racing with one ID number, the one whose claim lands stores the person. A
+        person whose household moved to another province is moved there: the row is written
+        anew in its new province (with the same id) and the directory follows, since a row's
+        province is its place on a distributed database. Returns (inserted, updated).
         """
         if not rows:
             return 0, 0
         digests = [r["id_digest"] for r in rows]
-        known = dict(
-            self._session.execute(
-                sa.select(Person.id_digest, Person.content_digest).where(
-                    Person.id_digest.in_(digests)
-                )
-            ).all()
-        )
+        known = {
+            digest: (person_id, province, content)
+            for digest, person_id, province, content in self._session.execute(
+                sa.select(
+                    Person.id_digest, Person.id, Person.province_code, Person.content_digest
+                ).where(Person.id_digest.in_(digests))
+            )
+        }
         fresh = [r for r in rows if r["id_digest"] not in known]
         changed = [
             r
             for r in rows
-            if r["id_digest"] in known and known[r["id_digest"]] != r["content_digest"]
+            if r["id_digest"] in known and known[r["id_digest"]][2] != r["content_digest"]
         ]
         if fresh:
-            stmt = upsert_insert(self._session, Person).on_conflict_do_nothing(
-                index_elements=[Person.id_digest]
+            claimed = set(
+                self._claim([(r["id_digest"], r["province_code"], r["id"]) for r in fresh])
             )
-            self._session.execute(stmt, fresh)
+            fresh = [r for r in fresh if r["id_digest"] in claimed]
+        if fresh:
+            self._session.execute(sa.insert(Person), fresh)
         for row in changed:
-            self._session.execute(
-                plain_update(Person)
-                .where(Person.id_digest == row["id_digest"])
-                .values({k: row[k] for k in _UPDATABLE})
-            )
+            person_id, province, _content = known[row["id_digest"]]
+            if row["province_code"] == province:
+                self._session.execute(
+                    plain_update(Person)
+                    .where(Person.id == person_id, Person.province_code == province)
+                    .values({k: row[k] for k in _UPDATABLE})
+                )
+            else:
+                self._move(person_id, province, row)
         return len(fresh), len(changed)
+
+    def _claim(self, entries: Sequence[tuple[str, str, uuid.UUID]]) -> list[str]:
+        """Enter new people in the directory; the digests this statement entered."""
+        stmt = (
+            upsert_insert(self._session, PersonDirectory)
+            .values(
+                [
+                    {"id_digest": digest, "province_code": province, "person_id": person_id}
+                    for digest, province, person_id in entries
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=[PersonDirectory.id_digest])
+            .returning(PersonDirectory.id_digest)
+        )
+        return list(self._session.scalars(stmt))
+
+    def _move(self, person_id: uuid.UUID, province: str, row: dict[str, Any]) -> None:
+        here = (Person.id == person_id, Person.province_code == province)
+        stored = self._session.execute(sa.select(*Person.__table__.c).where(*here)).one()._asdict()
+        self._session.execute(sa.delete(Person).where(*here))
+        self._session.execute(
+            sa.insert(Person).values({**stored, **{k: row[k] for k in _UPDATABLE}})
+        )
+        self._session.execute(
+            plain_update(PersonDirectory)
+            .where(PersonDirectory.id_digest == stored["id_digest"])
+            .values(province_code=row["province_code"])
+        )
 
     def by_digest(self, id_digest: str) -> Person | None:
         return self._session.scalars(sa.select(Person).where(Person.id_digest == id_digest)).first()

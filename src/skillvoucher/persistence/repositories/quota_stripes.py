@@ -106,7 +106,7 @@ class QuotaStripes:
             self._session.execute(close)
         return filled is not None
 
-    def lay_out(self, scheme_id: uuid.UUID, quota: int) -> None:
+    def lay_out(self, scheme_id: uuid.UUID, province: str, quota: int) -> None:
         """Create the scheme's stripes (counting the places its counter already shows taken),
         or spread a raised quota over them, so that their shares add up to ``quota``; the
         gate row follows.
@@ -122,21 +122,28 @@ class QuotaStripes:
             upsert_insert(self._session, Stripe)
             .values(
                 [
-                    {"scheme_id": scheme_id, "stripe": i, "quota": q, "taken": t}
+                    {
+                        "scheme_id": scheme_id,
+                        "province_code": province,
+                        "stripe": i,
+                        "quota": q,
+                        "taken": t,
+                    }
                     for i, (q, t) in enumerate(zip(quotas, counts, strict=True))
                 ]
             )
-            .on_conflict_do_nothing(index_elements=["scheme_id", "stripe"])
+            .on_conflict_do_nothing(index_elements=["scheme_id", "stripe", "province_code"])
         )
         self._session.execute(create)
         gate = (
             upsert_insert(self._session, Gate)
             .values(
                 scheme_id=scheme_id,
+                province_code=province,
                 open_stripes=sum(1 for q, t in zip(quotas, counts, strict=True) if t < q),
                 quota=quota,
             )
-            .on_conflict_do_nothing(index_elements=["scheme_id"])
+            .on_conflict_do_nothing(index_elements=["scheme_id", "province_code"])
         )
         self._session.execute(gate)
         if self.gate(scheme_id).quota >= quota:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from skillvoucher.domain.schemes import SchemeStatus
 from skillvoucher.persistence.repositories.dialect import plain_update, rows_changed
 from skillvoucher.persistence.repositories.quota_stripes import QuotaStripes
-from skillvoucher.persistence.tables import Scheme
+from skillvoucher.persistence.tables import Scheme, SchemeCode
 
 
 class SchemeRepository:
@@ -18,7 +18,12 @@ class SchemeRepository:
         """The first-come quota's stripes, which claims take places from."""
 
     def add(self, scheme: Scheme) -> None:
+        """Store a new scheme and claim its code for the nation: a code taken in another
+        province fails here as it would on the scheme's own row."""
         self._session.add(scheme)
+        self._session.add(
+            SchemeCode(code=scheme.code, province_code=scheme.province_code, scheme_id=scheme.id)
+        )
         self._session.flush()
 
     def by_code(self, code: str) -> Scheme | None:

@@ -239,6 +239,7 @@ class VoucherRepository:
                     AttendanceEvent.enrolment_id,
                     AttendanceEvent.source,
                     AttendanceEvent.occurred_at,
+                    AttendanceEvent.province_code,
                 ]
             )
             .returning(AttendanceEvent.id)
