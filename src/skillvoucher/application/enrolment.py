@@ -130,7 +130,7 @@ def lock_holder(uow: UnitOfWork, voucher: Voucher) -> tuple[Person, Scheme]:
     again under the lock (with its scheme), so a loser of a race sees the winner's
     enrolment."""
     holder = uow.people.lock(voucher.person_id)
-    assert holder is not None  # foreign key
+    assert holder is not None  # people are never deleted (decision 19)
     _, scheme = uow.vouchers.fresh_with_scheme(voucher.id)
     return holder, scheme
 

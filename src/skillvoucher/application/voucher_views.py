@@ -68,7 +68,7 @@ def voucher_details(ctx: AppContext, voucher_id: uuid.UUID) -> VoucherDetails:
         scheme = uow.schemes.get(voucher.scheme_id)
         person = uow.people.get(voucher.person_id)
         assert scheme is not None  # foreign key
-        assert person is not None  # foreign key
+        assert person is not None  # people are never deleted (decision 19)
         course_line = None
         course = uow.catalogue.course(voucher.course_id) if voucher.course_id else None
         if course is not None:

@@ -169,11 +169,7 @@ def upgrade() -> None:
             f" SELECT {key}, province_code, id FROM {table}"
         )
 
-    for table, columns in OLD_FOREIGN_KEYS.items():
-        with op.batch_alter_table(table) as batch:
-            for column in columns:
-                batch.drop_constraint(_fk_name(table, column), type_="foreignkey")
-
+    _drop_foreign_keys(OLD_FOREIGN_KEYS)
     op.drop_index("uq_enrolments_voucher_active", table_name="enrolments")
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
@@ -190,14 +186,7 @@ def upgrade() -> None:
                 batch.create_unique_constraint(
                     _unique_name(table, (key, "province_code")), [key, "province_code"]
                 )
-    op.create_index(
-        "uq_enrolments_voucher_active",
-        "enrolments",
-        ["voucher_id", "province_code"],
-        unique=True,
-        sqlite_where=sa.text("status = 'active'"),
-        postgresql_where=sa.text("status = 'active'"),
-    )
+    _index_active_enrolments("voucher_id", "province_code")
 
     for table, columns in NEW_FOREIGN_KEYS.items():
         with op.batch_alter_table(table) as batch:
@@ -217,11 +206,7 @@ def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
         _drop_sqlite_triggers()
-    for table, columns in NEW_FOREIGN_KEYS.items():
-        with op.batch_alter_table(table) as batch:
-            for column in columns:
-                batch.drop_constraint(_fk_name(table, column), type_="foreignkey")
-
+    _drop_foreign_keys(NEW_FOREIGN_KEYS)
     op.drop_index("uq_enrolments_voucher_active", table_name="enrolments")
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
@@ -235,14 +220,7 @@ def downgrade() -> None:
                 batch.create_unique_constraint(_unique_name(table, (key,)), [key])
             batch.drop_constraint(f"pk_{table}", type_="primary")
             batch.create_primary_key(f"pk_{table}", list(OLD_PRIMARY_KEYS[table]))
-    op.create_index(
-        "uq_enrolments_voucher_active",
-        "enrolments",
-        ["voucher_id"],
-        unique=True,
-        sqlite_where=sa.text("status = 'active'"),
-        postgresql_where=sa.text("status = 'active'"),
-    )
+    _index_active_enrolments("voucher_id")
 
     for table, columns in reversed(OLD_FOREIGN_KEYS.items()):
         with op.batch_alter_table(table) as batch:
@@ -259,6 +237,25 @@ def downgrade() -> None:
 
     if sqlite:
         _create_sqlite_triggers()
+
+
+def _drop_foreign_keys(foreign_keys: dict[str, tuple[str, ...]]) -> None:
+    for table, columns in foreign_keys.items():
+        with op.batch_alter_table(table) as batch:
+            for column in columns:
+                batch.drop_constraint(_fk_name(table, column), type_="foreignkey")
+
+
+def _index_active_enrolments(*columns: str) -> None:
+    """At most one live enrolment per voucher."""
+    op.create_index(
+        "uq_enrolments_voucher_active",
+        "enrolments",
+        list(columns),
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    )
 
 
 def _drop_sqlite_triggers() -> None:
