@@ -80,19 +80,18 @@ class PeopleRepository:
         return len(fresh), len(changed)
 
     def _claim(self, entries: Sequence[tuple[str, str, uuid.UUID]]) -> list[str]:
-        """Enter new people in the directory; the digests this statement entered."""
+        """Enter new people in the directory; the digests this statement entered (SQLAlchemy
+        sends the rows in pages, within each database's limit on parameters)."""
         stmt = (
             upsert_insert(self._session, PersonDirectory)
-            .values(
-                [
-                    {"id_digest": digest, "province_code": province, "person_id": person_id}
-                    for digest, province, person_id in entries
-                ]
-            )
             .on_conflict_do_nothing(index_elements=[PersonDirectory.id_digest])
             .returning(PersonDirectory.id_digest)
         )
-        return list(self._session.scalars(stmt))
+        rows = [
+            {"id_digest": digest, "province_code": province, "person_id": person_id}
+            for digest, province, person_id in entries
+        ]
+        return list(self._session.scalars(stmt, rows))
 
     def _move(self, person_id: uuid.UUID, province: str, row: dict[str, Any]) -> None:
         here = (Person.id == person_id, Person.province_code == province)
