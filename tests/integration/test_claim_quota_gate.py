@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 
@@ -19,6 +15,7 @@ from skillvoucher.domain.errors import AlreadyExists, InsufficientFunds, QuotaEx
 from skillvoucher.domain.quota_stripes import STRIPES
 from skillvoucher.persistence.repositories.dialect import plain_update
 from skillvoucher.persistence.tables import Scheme, SchemeQuotaGate, SchemeQuotaStripe
+from statement_log import statements_sent
 
 FACE = 150_000
 
@@ -47,20 +44,6 @@ def remember_full_quotas(ctx: AppContext, seconds: float = 1.0) -> FakeMonotonic
     clock = FakeMonotonic()
     ctx.__dict__["_exhausted_quotas"] = ExhaustedQuotas(seconds, clock)
     return clock
-
-
-@contextmanager
-def statements(ctx: AppContext) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    sa.event.listen(ctx.engine, "before_cursor_execute", listen)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(ctx.engine, "before_cursor_execute", listen)
 
 
 def set_quota(ctx: AppContext, code: str, quota: int) -> None:
@@ -196,11 +179,11 @@ def test_once_a_quota_is_found_gone_the_next_claims_are_refused_with_no_statemen
     people = [person() for _ in range(4)]
     import_people(ctx, people)
     issue(ctx, scheme.code, people[0])
-    with statements(ctx) as sent, pytest.raises(QuotaExhausted):
+    with statements_sent(ctx.engine) as sent, pytest.raises(QuotaExhausted):
         issue(ctx, scheme.code, people[1])  # the database says so
     assert sent
 
-    with statements(ctx) as sent:
+    with statements_sent(ctx.engine) as sent:
         with pytest.raises(QuotaExhausted, match=f"quota of scheme {scheme.code} is exhausted"):
             issue(ctx, scheme.code, people[2])
         # Before the person's own checks: the winner asking again hears the same.
@@ -211,7 +194,7 @@ def test_once_a_quota_is_found_gone_the_next_claims_are_refused_with_no_statemen
     # Another scheme is not touched by it; and once the memory lapses the database is asked.
     issue(ctx, other.code, people[1])
     monotonic.now += 1.0
-    with statements(ctx) as sent, pytest.raises(QuotaExhausted):
+    with statements_sent(ctx.engine) as sent, pytest.raises(QuotaExhausted):
         issue(ctx, scheme.code, people[3])
     assert sent
     assert schemes.get_scheme(ctx, scheme.code).issued_count == 1
@@ -226,6 +209,6 @@ def test_without_a_memory_every_claim_asks_the_database(ctx: AppContext) -> None
     issue(ctx, scheme.code, people[0])
     with pytest.raises(QuotaExhausted):
         issue(ctx, scheme.code, people[1])
-    with statements(ctx) as sent, pytest.raises(AlreadyExists):
+    with statements_sent(ctx.engine) as sent, pytest.raises(AlreadyExists):
         issue(ctx, scheme.code, people[0])
     assert sent

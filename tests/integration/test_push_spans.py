@@ -9,36 +9,21 @@ in id order with a LIMIT is what ``PeopleRepository.matching_chunk`` sends (the 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-import sqlalchemy as sa
 from test_issuance import FACE, PUSH_SCHEME
 
 from builders import CITY, OTHER_CITY, deposit, import_people, make_scheme, synthetic_people
 from skillvoucher.application import issuance
 from skillvoucher.application.context import AppContext
 from skillvoucher.application.ledger_checks import ledger_problems
+from statement_log import statements_sent
 
 CHUNK = 20
 
 
-@contextmanager
-def chunk_reads(ctx: AppContext) -> Iterator[list[str]]:
-    """The statements that read a chunk of people, sent while the block runs."""
-    seen: list[str] = []
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        flat = " ".join(statement.split())
-        if "FROM people" in flat and "ORDER BY people.id" in flat and "LIMIT" in flat:
-            seen.append(flat)
-
-    sa.event.listen(ctx.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(ctx.engine, "before_cursor_execute", listen)
+def chunk_reads(flat: str) -> bool:
+    """A statement that reads a chunk of people."""
+    return "FROM people" in flat and "ORDER BY people.id" in flat and "LIMIT" in flat
 
 
 def push_scheme(ctx: AppContext, quota: int) -> str:
@@ -54,7 +39,7 @@ def test_each_chunk_reads_its_people_once(ctx: AppContext) -> None:
     eligible = issuance.eligible_count(ctx, pushed_scheme)
     assert eligible > 2 * CHUNK  # several chunks, written two at a time on PostgreSQL
 
-    with chunk_reads(ctx) as reads:
+    with statements_sent(ctx.engine, chunk_reads) as reads:
         pushed = issuance.push_issue(ctx, pushed_scheme)
 
     assert pushed.issued == eligible
@@ -67,7 +52,7 @@ def test_each_chunk_reads_its_people_once(ctx: AppContext) -> None:
     assert all(r.count("vouchers.person_id >") == 2 for r in reads[1:])
     assert ledger_problems(ctx) == []
 
-    with chunk_reads(ctx) as again:
+    with statements_sent(ctx.engine, chunk_reads) as again:
         assert issuance.push_issue(ctx, pushed_scheme).issued == 0
     assert len(again) == 1
 
@@ -77,7 +62,7 @@ def test_a_push_cut_by_the_quota_reads_no_span_beyond_it(ctx: AppContext) -> Non
     scheme = push_scheme(ctx, quota)
     assert issuance.eligible_count(ctx, scheme) > quota
 
-    with chunk_reads(ctx) as reads:
+    with statements_sent(ctx.engine, chunk_reads) as reads:
         pushed = issuance.push_issue(ctx, scheme)
 
     assert pushed.issued == quota
